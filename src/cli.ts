@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// The bin entry, and the only module that touches `process`: argv/env/tty → options → run() → process.exitCode.
+// User mistakes print `vlogdump: <what went wrong>` and exit 2, without a stack trace. A closed stdout pipe
+// (`| head`) ends the run quietly with 0, like grep. Ctrl-C prints what is decided and exits 130.
+
+import { createReadStream, readFileSync } from 'node:fs'
+import { parseArgs } from './args.js'
+import { VlogdumpError } from './errors.js'
+import { run, type Input } from './run.js'
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
+/** auto: color only on a terminal, unless NO_COLOR is set or TERM is dumb; FORCE_COLOR forces it. */
+export function useColor(mode: string, isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
+  if (mode === 'always') return true
+  if (mode === 'never') return false
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return true
+  return isTTY && !('NO_COLOR' in env) && env.TERM !== 'dumb'
+}
+
+async function main(): Promise<number> {
+  const parsed = parseArgs(process.argv.slice(2), version(), (s) => process.stdout.write(s))
+  if (parsed.kind === 'done') return 0
+  const opts = parsed.options
+  const names = opts.files.length === 0 ? ['-'] : opts.files
+  const inputs: Input[] = names.map((name) => ({
+    name,
+    open: () => (name === '-' ? process.stdin : createReadStream(name)),
+  }))
+  const controller = new AbortController()
+  let signals = 0
+  const onSignal = (): void => {
+    // A second Ctrl-C ends at once.
+    if (++signals > 1) process.exit(130)
+    controller.abort()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return run(
+    {
+      ...opts,
+      useColor: opts.output !== 'json' && useColor(opts.color, process.stdout.isTTY === true, process.env),
+      summary: opts.summary || process.stderr.isTTY === true,
+    },
+    { inputs, stdout: process.stdout, stderr: process.stderr, signal: controller.signal },
+  )
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    if (err instanceof VlogdumpError) process.stderr.write(`vlogdump: ${err.message}\n`)
+    else process.stderr.write(`vlogdump: internal error: ${(err as Error)?.stack ?? String(err)}\n`)
+    process.exitCode = 2
+  },
+)

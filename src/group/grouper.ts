@@ -1,0 +1,383 @@
+// Owns grouping: parsed lines in, complete transaction trees out (a client request with its backend fetches, ESI
+// children and restarts). Links by vxid (Begin's parent, Link's child), never by position, so every layout works:
+// in -g vxid a backend transaction is printed before its request, in -g raw everything interleaves. A tree is
+// emitted as soon as its root and everything it links to have ended. Memory is bounded by maxPending (oldest
+// evicted first) and by a timeout in log time; whatever is evicted or left at the end is emitted, marked.
+
+import type { IncompleteReason, ParsedLine, Transaction, TxType } from '../vsl/types.js'
+
+export interface GrouperOptions {
+  /** Most transactions kept waiting at once (-L). */
+  maxPending: number
+  /** Seconds of log time a transaction may wait (-T); 0 disables. */
+  timeout: number
+}
+
+/** What became of every line read: a line either belongs to a client/backend transaction or is skipped. */
+export interface LineCounts {
+  /** Lines that went into a request or backend transaction (headers, records, continuations). */
+  tx: number
+  /** Lines of session transactions (used for the client address, not records themselves). */
+  session: number
+  /** Non-transactional records (vxid 0: CLI, Backend_health, …). */
+  nontx: number
+  blank: number
+  /** varnishlog's own messages (Log overrun, …). */
+  noise: number
+  /** Lines that are not log lines and continue nothing. */
+  bad: number
+}
+
+export type EmitFn = (root: Transaction, incomplete: IncompleteReason | null) => void
+
+interface Session {
+  addr: string | null
+}
+
+const MAX_DEPTH = 256
+
+export class Grouper {
+  readonly counts: LineCounts = { tx: 0, session: 0, nontx: 0, blank: 0, noise: 0, bad: 0 }
+  /** Transactions begun but not yet emitted, oldest first (Map keeps insertion order). */
+  private readonly pending = new Map<number, Transaction>()
+  private readonly sessions = new Map<number, Session>()
+  /** Transaction of the last group header (grouped layouts), or null. */
+  private current: Transaction | null = null
+  /** What the last header opened when it is not a transaction: 1 session, 2 non-transactional records. */
+  private currentOther: 0 | 1 | 2 = 0
+  private currentSession: Session | null = null
+  /** Where a continuation line goes: the transaction that got the last record, or what to count it as. */
+  private lastTx: Transaction | null = null
+  private lastOther: 0 | 1 | 2 = 0
+  /** Log time: the latest Timestamp seen, in epoch seconds. */
+  private now = 0
+  private nextTimeoutCheck = 0
+
+  constructor(
+    private readonly opts: GrouperOptions,
+    private readonly emit: EmitFn,
+  ) {}
+
+  /** Number of transactions waiting (for tests and statistics). */
+  get pendingCount(): number {
+    return this.pending.size
+  }
+
+  push(p: ParsedLine): void {
+    switch (p.kind) {
+      case 'record':
+        this.record(p.vxid, p.tag, p.data)
+        return
+      case 'header':
+        this.header(p.vxid, p.type)
+        return
+      case 'blank':
+        this.counts.blank++
+        this.lastTx = null
+        this.lastOther = 0
+        return
+      case 'noise':
+        this.counts.noise++
+        return
+      case 'text':
+        this.continuation(p.text)
+        return
+    }
+  }
+
+  /** Emits everything still pending, marked with `reason` unless it was in fact complete. */
+  flush(reason: IncompleteReason = 'eof'): void {
+    for (const tx of this.pending.values()) {
+      if (this.pending.has(tx.vxid)) this.evict(tx, reason)
+    }
+    this.sessions.clear()
+    this.current = null
+    this.lastTx = null
+  }
+
+  private header(vxid: number, type: TxType): void {
+    this.lastTx = null
+    this.current = null
+    this.currentSession = null
+    if (type === 'raw' || vxid === 0) {
+      this.currentOther = 2
+      this.lastOther = 2
+      this.counts.nontx++
+      return
+    }
+    if (type === 'sess') {
+      this.currentOther = 1
+      this.lastOther = 1
+      this.counts.session++
+      this.currentSession = this.session(vxid)
+      return
+    }
+    this.currentOther = 0
+    this.counts.tx++
+    let tx = this.pending.get(vxid)
+    if (tx !== undefined && tx.reason !== '') {
+      // A header for a vxid that already began: varnishd restarted and handed out the same vxid again.
+      this.evict(tx, 'reused')
+      tx = undefined
+    }
+    if (tx === undefined) tx = this.create(vxid, type)
+    else if (tx.type === 'unknown') tx.type = type
+    this.current = tx
+  }
+
+  private record(vxid: number, tag: string, data: string): void {
+    let tx: Transaction | null | undefined
+    if (vxid < 0 || (this.current !== null && vxid === this.current.vxid)) {
+      tx = this.current
+      if (tx === null) {
+        if (this.currentOther === 1) this.sessionRecord(this.currentSession!, tag, data)
+        else if (this.currentOther === 2) this.counts.nontx++
+        else this.counts.bad++ // a record line before any header: nothing to attach it to
+        this.lastOther = this.currentOther
+        return
+      }
+    } else if (vxid === 0) {
+      this.counts.nontx++
+      this.lastTx = null
+      this.lastOther = 2
+      return
+    } else {
+      tx = this.pending.get(vxid)
+      if (tx === undefined) {
+        const s = this.sessions.get(vxid)
+        if (s !== undefined) {
+          this.sessionRecord(s, tag, data)
+          if (tag === 'End') this.sessions.delete(vxid)
+          this.lastTx = null
+          this.lastOther = 1
+          return
+        }
+        if (tag === 'Begin' && data.startsWith('sess')) {
+          this.sessionRecord(this.session(vxid), tag, data)
+          this.lastTx = null
+          this.lastOther = 1
+          return
+        }
+      }
+    }
+    if (tag === 'Begin' && tx !== undefined && tx.reason !== '') {
+      this.evict(tx, 'reused')
+      tx = undefined
+    }
+    if (tx === undefined) tx = this.create(vxid, 'unknown')
+    this.counts.tx++
+    tx.tags.push(tag)
+    tx.data.push(data)
+    this.lastTx = tx
+    switch (tag) {
+      case 'Begin':
+        this.begin(tx, data)
+        break
+      case 'Link':
+        link(tx, data)
+        break
+      case 'Timestamp':
+        this.timestamp(data)
+        break
+      case 'VSL':
+        if (data === 'store overflow') tx.forced = 'overflow'
+        else if (data === 'timeout') tx.forced = 'timeout'
+        else if (data === 'flush') tx.forced = 'flush'
+        break
+      case 'End':
+        this.lastTx = null
+        if (tx.state === 0) {
+          tx.state = 1
+          this.settle(tx)
+        }
+        break
+    }
+  }
+
+  private continuation(text: string): void {
+    const tx = this.lastTx
+    if (tx !== null && this.pending.get(tx.vxid) === tx) {
+      const last = tx.data.length - 1
+      tx.data[last] += '\n' + text
+      this.counts.tx++
+    } else if (this.lastOther === 1) this.counts.session++
+    else if (this.lastOther === 2) this.counts.nontx++
+    else this.counts.bad++
+  }
+
+  private create(vxid: number, type: TxType): Transaction {
+    const tx: Transaction = {
+      vxid,
+      type,
+      parent: -1,
+      reason: '',
+      tags: [],
+      data: [],
+      links: [],
+      linkReasons: [],
+      children: [],
+      state: 0,
+      forced: null,
+      t0: this.now,
+      sessionAddr: null,
+    }
+    this.pending.set(vxid, tx)
+    if (this.pending.size > this.opts.maxPending) {
+      const oldest = this.pending.values().next().value as Transaction
+      this.evict(oldest, 'overflow')
+    }
+    return tx
+  }
+
+  /** `Begin <type> <parent> <reason> [sublevel]` */
+  private begin(tx: Transaction, data: string): void {
+    const a = data.indexOf(' ')
+    const b = a < 0 ? -1 : data.indexOf(' ', a + 1)
+    if (a < 0 || b < 0) return
+    const type = data.slice(0, a)
+    if (type === 'req' || type === 'bereq') tx.type = type
+    tx.parent = toInt(data.slice(a + 1, b))
+    const c = data.indexOf(' ', b + 1)
+    tx.reason = c < 0 ? data.slice(b + 1) : data.slice(b + 1, c)
+    if (tx.reason === 'rxreq') {
+      const s = this.sessions.get(tx.parent)
+      if (s !== undefined) tx.sessionAddr = s.addr
+    }
+  }
+
+  private timestamp(data: string): void {
+    const a = data.indexOf(' ')
+    if (a < 0) return
+    const b = data.indexOf(' ', a + 1)
+    const t = +data.slice(a + 1, b < 0 ? undefined : b)
+    if (!(t > this.now)) return
+    this.now = t
+    if (this.opts.timeout > 0 && t >= this.nextTimeoutCheck) {
+      this.nextTimeoutCheck = t + 1
+      this.expire()
+    }
+  }
+
+  /** Evicts transactions that have waited longer than the timeout. Map order is first-seen order, so the scan
+   *  stops at the first transaction still within its time. */
+  private expire(): void {
+    const limit = this.now - this.opts.timeout
+    for (const tx of this.pending.values()) {
+      if (tx.t0 === 0) tx.t0 = this.now
+      if (tx.t0 >= limit) break
+      if (this.pending.get(tx.vxid) === tx) this.evict(tx, 'timeout')
+    }
+  }
+
+  private session(vxid: number): Session {
+    let s = this.sessions.get(vxid)
+    if (s === undefined) {
+      s = { addr: null }
+      this.sessions.set(vxid, s)
+      if (this.sessions.size > this.opts.maxPending) {
+        // Sessions only lend their client address; the oldest is forgotten, never reported as a record.
+        this.sessions.delete(this.sessions.keys().next().value as number)
+      }
+    }
+    return s
+  }
+
+  private sessionRecord(s: Session, tag: string, data: string): void {
+    this.counts.session++
+    if (tag === 'SessOpen') {
+      // SessOpen <remote ip> <port> <listener> <local ip> <port> <time> <fd>
+      const a = data.indexOf(' ')
+      const b = a < 0 ? -1 : data.indexOf(' ', a + 1)
+      if (b > 0 && s.addr === null) s.addr = data.slice(0, b)
+    } else if (tag === 'Proxy') {
+      // Proxy <version> <client ip> <client port> <server ip> <server port>
+      const a = data.indexOf(' ')
+      const b = a < 0 ? -1 : data.indexOf(' ', a + 1)
+      const c = b < 0 ? -1 : data.indexOf(' ', b + 1)
+      if (c > 0) s.addr = data.slice(a + 1, c)
+    }
+  }
+
+  /** Called when `tx` ended or a child of it completed: completes what can be completed, emits a finished root. */
+  private settle(tx: Transaction): void {
+    for (let depth = 0; depth < MAX_DEPTH; depth++) {
+      if (tx.state === 0) return
+      const links = tx.links
+      for (let i = 0; i < links.length; i++) {
+        const child = this.pending.get(links[i])
+        if (child === undefined || child.state !== 2 || child === tx) return
+      }
+      tx.state = 2
+      if (isRoot(tx)) {
+        this.emitTree(tx, null)
+        return
+      }
+      const parent = this.pending.get(tx.parent)
+      // No parent yet (in -g vxid it prints after its children): wait for it, or for eviction.
+      if (parent === undefined || parent === tx || !parent.links.includes(tx.vxid)) return
+      tx = parent
+    }
+  }
+
+  /** Emits the whole tree `tx` belongs to, as incomplete with `reason` if any part of it is unfinished. */
+  private evict(tx: Transaction, reason: IncompleteReason): void {
+    let root = tx
+    for (let depth = 0; depth < MAX_DEPTH; depth++) {
+      const parent = this.pending.get(root.parent)
+      if (parent === undefined || parent === root || !parent.links.includes(root.vxid)) break
+      root = parent
+    }
+    this.emitTree(root, reason)
+  }
+
+  private emitTree(root: Transaction, reason: IncompleteReason | null): void {
+    const state = { unfinished: false, forced: null as IncompleteReason | null }
+    this.detach(root, state, 0)
+    let incomplete: IncompleteReason | null = null
+    if (state.unfinished) incomplete = reason ?? 'eof'
+    else if (state.forced !== null) incomplete = state.forced
+    if (this.current !== null && this.pending.get(this.current.vxid) !== this.current) this.current = null
+    if (this.lastTx !== null && this.pending.get(this.lastTx.vxid) !== this.lastTx) this.lastTx = null
+    this.emit(root, incomplete)
+  }
+
+  /** Removes `tx` and the linked transactions present from pending, attaching them as children. */
+  private detach(tx: Transaction, state: { unfinished: boolean; forced: IncompleteReason | null }, depth: number): void {
+    this.pending.delete(tx.vxid)
+    if (tx.state === 0) state.unfinished = true
+    if (tx.forced !== null && state.forced === null) state.forced = tx.forced
+    tx.children = []
+    for (const v of tx.links) {
+      const child = this.pending.get(v)
+      if (child === undefined || depth >= MAX_DEPTH) {
+        state.unfinished = true
+        continue
+      }
+      tx.children.push(child)
+      this.detach(child, state, depth + 1)
+    }
+  }
+}
+
+/** A client request that starts a tree: received from a client (rxreq), or one varnishlog synthesized without a
+ *  known parent (`Begin req 0 synth`). Backend, ESI and restart transactions hang below a request. */
+function isRoot(tx: Transaction): boolean {
+  return tx.type === 'req' && (tx.reason === 'rxreq' || tx.parent <= 0)
+}
+
+/** `Link <type> <vxid> <reason> [sublevel]` */
+function link(tx: Transaction, data: string): void {
+  const a = data.indexOf(' ')
+  const b = a < 0 ? -1 : data.indexOf(' ', a + 1)
+  if (a < 0 || b < 0) return
+  const vxid = toInt(data.slice(a + 1, b))
+  if (vxid <= 0 || vxid === tx.vxid) return
+  const c = data.indexOf(' ', b + 1)
+  tx.links.push(vxid)
+  tx.linkReasons.push(c < 0 ? data.slice(b + 1) : data.slice(b + 1, c))
+}
+
+function toInt(s: string): number {
+  const n = Number(s)
+  return Number.isSafeInteger(n) && n >= 0 ? n : -1
+}

@@ -1,0 +1,52 @@
+// Owns the JSON lines output: one ClientRecord in, one line of JSON out, keys in the documented order (README
+// "JSON schema"). Never colored; JSON.stringify escapes control characters by JSON's own rules.
+
+import type { BackendFetch, ClientRecord } from '../vsl/types.js'
+
+export function renderJson(rec: ClientRecord): string {
+  return JSON.stringify(jsonRecord(rec)) + '\n'
+}
+
+function jsonRecord(r: ClientRecord): object {
+  return {
+    vxid: r.vxid,
+    side: r.side,
+    reason: r.reason,
+    parent: r.parent,
+    session: r.session,
+    start: r.start,
+    client: r.client,
+    request: r.request,
+    response: r.response,
+    handling: r.handling,
+    grace: r.grace,
+    streaming: r.streaming,
+    restarts: r.restarts,
+    restarted_vxids: r.restarted_vxids,
+    timing: r.timing,
+    bytes: r.bytes,
+    backend: jsonBackend(r.backend),
+    bgfetch: jsonBackend(r.bgfetch),
+    esi: r.esi.map(jsonRecord),
+    vcl_log: r.vcl_log,
+    incomplete: r.incomplete,
+  }
+}
+
+function jsonBackend(b: BackendFetch | null): object | null {
+  if (b === null) return null
+  return {
+    vxid: b.vxid,
+    reason: b.reason,
+    name: b.name,
+    status: b.status,
+    error: b.error,
+    retries: b.retries,
+    retried_vxids: b.retried_vxids,
+    timing: b.timing,
+    bytes: b.bytes,
+    request: b.request,
+    response: b.response,
+    incomplete: b.incomplete,
+  }
+}

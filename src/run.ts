@@ -1,0 +1,253 @@
+// Owns one run: compiles the stages from Options, then drives input → lines → parse → group → record → filter →
+// render → output. The only async boundary is per chunk (reading, and waiting for stdout to drain); everything
+// per line is synchronous. Inputs are read in order, and groups never span files.
+
+import { Readable, pipeline } from 'node:stream'
+import type { Writable } from 'node:stream'
+import { createGunzip } from 'node:zlib'
+import type { Options } from './args.js'
+import { Grouper, type LineCounts } from './group/grouper.js'
+import { LayoutSniffer } from './parse/layout.js'
+import { parseLine } from './parse/line.js'
+import { LineSplitter } from './parse/lines.js'
+import { compileCompact } from './render/compact.js'
+import { renderJson } from './render/json.js'
+import { createPalette } from './render/palette.js'
+import { buildRecord } from './vsl/record.js'
+import type { ClientRecord, IncompleteReason, Transaction } from './vsl/types.js'
+
+export interface Input {
+  /** Shown in messages: the path, or `-` for stdin. */
+  name: string
+  open(): Readable
+}
+
+export interface Io {
+  inputs: Input[]
+  stdout: Writable
+  stderr: Writable
+  /** Aborting stops reading (Ctrl-C): what is decided is written, and the run returns 130. */
+  signal?: AbortSignal
+}
+
+export interface RunSettings extends Options {
+  /** Resolved from --color and the environment by cli.ts. */
+  useColor: boolean
+}
+
+export interface RunStats {
+  lines: number
+  records: number
+  shown: number
+  backendOnly: number
+  incomplete: Partial<Record<IncompleteReason, number>>
+  counts: LineCounts
+  overlong: number
+  rejected: number
+  pending: number
+  layout: string
+}
+
+export const EXIT_MATCH = 0
+export const EXIT_NO_MATCH = 1
+export const EXIT_ERROR = 2
+export const EXIT_INTERRUPTED = 130
+
+export async function run(opts: RunSettings, io: Io): Promise<number> {
+  const render: (rec: ClientRecord) => string =
+    opts.output === 'json' ? renderJson : compileCompact(opts, createPalette(opts.useColor))
+  const stats: RunStats = {
+    lines: 0,
+    records: 0,
+    shown: 0,
+    backendOnly: 0,
+    incomplete: {},
+    counts: { tx: 0, session: 0, nontx: 0, blank: 0, noise: 0, bad: 0 },
+    overlong: 0,
+    rejected: 0,
+    pending: 0,
+    layout: 'unknown',
+  }
+  let failed = false
+  let stopped = false // stdout closed (EPIPE): end quietly
+  let interrupted = false
+  const out: string[] = []
+
+  const onStdoutError = (err: NodeJS.ErrnoException): void => {
+    stopped = true
+    if (err.code !== 'EPIPE') {
+      failed = true
+      io.stderr.write(`vlogdump: cannot write output: ${err.message}\n`)
+    }
+  }
+  io.stdout.on('error', onStdoutError)
+
+  const emit = (root: Transaction, incomplete: IncompleteReason | null): void => {
+    const rec = buildRecord(root, incomplete)
+    stats.records++
+    if (rec.side === 'backend') stats.backendOnly++
+    if (rec.incomplete !== null) stats.incomplete[rec.incomplete] = (stats.incomplete[rec.incomplete] ?? 0) + 1
+    if (stopped) return
+    out.push(render(rec))
+    stats.shown++
+  }
+
+  const flushOut = async (): Promise<void> => {
+    if (out.length === 0 || stopped) {
+      out.length = 0
+      return
+    }
+    const s = out.join('')
+    out.length = 0
+    if (!io.stdout.write(s)) await drained(io.stdout)
+  }
+
+  let current: Readable | null = null
+  const onAbort = (): void => {
+    interrupted = true
+    current?.destroy()
+  }
+  io.signal?.addEventListener('abort', onAbort)
+
+  const sniffer = new LayoutSniffer()
+  const format = opts.inputFormat
+  for (const input of io.inputs) {
+    if (stopped || interrupted) break
+    const grouper = new Grouper({ maxPending: opts.maxPending, timeout: opts.timeout }, emit)
+    const splitter = new LineSplitter((line) => {
+      stats.lines++
+      const p = parseLine(line)
+      if (p.kind === 'header' || !sniffer.sawRecord) sniffer.observe(p)
+      if (format !== 'auto' && LayoutSniffer.rejects(format, p)) stats.rejected++
+      else grouper.push(p)
+    })
+    try {
+      current = input.open()
+      for await (const chunk of decompressed(current)) {
+        splitter.push(chunk as Buffer)
+        await flushOut()
+        if (stopped || interrupted) break
+      }
+      if (!interrupted) splitter.end()
+    } catch (err) {
+      if (!interrupted) {
+        failed = true
+        io.stderr.write(`vlogdump: ${describeReadError(input.name, err)}\n`)
+      }
+    } finally {
+      current?.destroy()
+      current = null
+    }
+    // At the end of an input, or after a read error, what is still pending is printed as incomplete (eof).
+    // On Ctrl-C only what is decided is printed; what is pending is counted in the summary.
+    if (interrupted) stats.pending += grouper.pendingCount
+    else grouper.flush('eof')
+    addCounts(stats.counts, grouper.counts)
+    stats.overlong += splitter.overlong
+    stats.lines += splitter.overlong
+    await flushOut()
+  }
+  io.signal?.removeEventListener('abort', onAbort)
+  io.stdout.off('error', onStdoutError)
+  stats.layout = sniffer.describe()
+
+  if (opts.summary || interrupted) io.stderr.write(summaryLine(stats, interrupted))
+  if (failed) return EXIT_ERROR
+  if (interrupted) return EXIT_INTERRUPTED
+  if (stopped) return EXIT_MATCH
+  return stats.shown > 0 ? EXIT_MATCH : EXIT_NO_MATCH
+}
+
+/** Chunks of the input, gunzipped when it starts with the gzip magic bytes (files and stdin alike). */
+async function* decompressed(src: Readable): AsyncGenerator<Buffer> {
+  const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  let head: Buffer = Buffer.alloc(0)
+  while (head.length < 2) {
+    const r = await it.next()
+    if (r.done) break
+    head = head.length === 0 ? r.value : Buffer.concat([head, r.value])
+  }
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+    const gz = pipeline(Readable.from(rest(head, it), { objectMode: false }), createGunzip(), () => {})
+    for await (const c of gz) yield c as Buffer
+    return
+  }
+  if (head.length > 0) yield head
+  for (;;) {
+    const r = await it.next()
+    if (r.done) return
+    yield r.value
+  }
+}
+
+async function* rest(head: Buffer, it: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield head
+  for (;;) {
+    const r = await it.next()
+    if (r.done) return
+    yield r.value
+  }
+}
+
+function drained(w: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      w.off('drain', done)
+      w.off('close', done)
+      w.off('error', done)
+      resolve()
+    }
+    w.on('drain', done)
+    w.on('close', done)
+    w.on('error', done)
+  })
+}
+
+function describeReadError(name: string, err: unknown): string {
+  const e = err as NodeJS.ErrnoException
+  const label = name === '-' ? 'stdin' : name
+  switch (e?.code) {
+    case 'ENOENT':
+      return `cannot open ${label}: no such file`
+    case 'EACCES':
+      return `cannot open ${label}: permission denied`
+    case 'EISDIR':
+      return `cannot read ${label}: is a directory`
+    case 'Z_DATA_ERROR':
+    case 'Z_BUF_ERROR':
+      return `${label}: invalid gzip data (${e.message})`
+    default:
+      return `cannot read ${label}: ${e?.message ?? String(err)}`
+  }
+}
+
+function addCounts(into: LineCounts, from: LineCounts): void {
+  into.tx += from.tx
+  into.session += from.session
+  into.nontx += from.nontx
+  into.blank += from.blank
+  into.noise += from.noise
+  into.bad += from.bad
+}
+
+/** `vlogdump: 27846 lines, 300 records (300 shown, 0 incomplete), 1234 lines skipped (…); layout vxid` */
+export function summaryLine(s: RunStats, interrupted: boolean): string {
+  const inc = Object.entries(s.incomplete)
+  const incTotal = inc.reduce((n, [, v]) => n + (v ?? 0), 0)
+  const incText = incTotal === 0 ? '0 incomplete' : `${incTotal} incomplete: ${inc.map(([k, v]) => `${v} ${k}`).join(', ')}`
+  const c = s.counts
+  const skipped = c.session + c.nontx + c.blank + c.noise + c.bad + s.overlong + s.rejected
+  const parts = [
+    `${c.session} session`,
+    `${c.nontx} non-transaction`,
+    `${c.blank} blank`,
+    `${c.noise} varnishlog notice`,
+    `${c.bad + s.rejected} unparseable`,
+    `${s.overlong} too long`,
+  ]
+  let line = `vlogdump: ${s.lines} lines, ${s.records} records (${s.shown} shown, ${incText}`
+  if (s.backendOnly > 0) line += `, ${s.backendOnly} backend-only`
+  line += `), ${skipped} lines skipped (${parts.join(', ')}); layout ${s.layout}`
+  if (interrupted) line += `; interrupted with ${s.pending} transactions pending`
+  return line + '\n'
+}

@@ -1,0 +1,499 @@
+// Owns the record model: a transaction tree (from group/) in, one ClientRecord out — what a client asked, what it
+// got, how Varnish handled it (varnishncsa's rules), timings, bytes, the backend fetch, ESI children and the
+// restart chain. Each transaction's records are read once, in order; text is UTF-8-decoded here, only for
+// records that are emitted.
+
+import type {
+  BackendFetch,
+  Bytes,
+  ClientRecord,
+  Handling,
+  Header,
+  HttpRequest,
+  HttpResponse,
+  IncompleteReason,
+  Transaction,
+} from './types.js'
+import { decodeBytes } from './text.js'
+
+/** Builds the record for an emitted tree. A tree whose root is a backend transaction (its request never seen)
+ *  becomes a `side: "backend"` record. */
+export function buildRecord(root: Transaction, incomplete: IncompleteReason | null): ClientRecord {
+  return root.type === 'bereq' ? backendRecord(root, incomplete) : clientRecord(root, incomplete)
+}
+
+function clientRecord(root: Transaction, incomplete: IncompleteReason | null): ClientRecord {
+  // The restart chain: root → … → final; the record speaks for the final request, as varnishncsa does.
+  const chain = [root]
+  let final = root
+  for (let guard = 0; guard < 64; guard++) {
+    const next = linked(final, 'restart', 'req')
+    if (next === undefined) break
+    chain.push(next)
+    final = next
+  }
+  const f = scanRequest(final)
+  const first = chain.length > 1 ? scanRequest(root) : f
+  const vclLog: string[] = []
+  for (const tx of chain) {
+    for (let i = 0; i < tx.tags.length; i++) if (tx.tags[i] === 'VCL_Log') vclLog.push(decodeBytes(tx.data[i]))
+  }
+  const client = f.client ?? first.client ?? addr(root.sessionAddr)
+  const backendTx = linked(final, 'fetch', 'bereq') ?? linked(final, 'pass', 'bereq') ?? linked(final, 'pipe', 'bereq')
+  const bgTx = linked(final, 'bgfetch', 'bereq')
+  const esi: ClientRecord[] = []
+  for (const child of final.children) {
+    if (child.type === 'req' && child.reason === 'esi') esi.push(clientRecord(child, child.state === 0 ? (incomplete ?? 'eof') : null))
+  }
+  const isEsi = root.reason === 'esi'
+  return {
+    vxid: final.vxid,
+    side: 'client',
+    reason: final.reason || null,
+    parent: isEsi && root.parent > 0 ? root.parent : null,
+    session: root.reason === 'rxreq' && root.parent > 0 ? root.parent : null,
+    start: isoTime(first.startAbs),
+    client,
+    request: f.request,
+    response: f.response,
+    handling: f.handling,
+    grace: f.grace,
+    streaming: f.streaming,
+    restarts: chain.length - 1,
+    restarted_vxids: chain.slice(0, -1).map((t) => t.vxid),
+    timing: { total: f.total, ttfb: f.ttfb },
+    bytes: f.bytes,
+    backend: backendTx === undefined ? null : backendFetch(backendTx),
+    bgfetch: bgTx === undefined ? null : backendFetch(bgTx),
+    esi,
+    vcl_log: vclLog,
+    incomplete,
+    startEpoch: first.startAbs === null ? null : +first.startAbs,
+    tree: root,
+  }
+}
+
+function backendRecord(root: Transaction, incomplete: IncompleteReason | null): ClientRecord {
+  const b = backendFetch(root)
+  const last = lastRetry(root)
+  const s = scanBackend(last)
+  const first = last === root ? s : scanBackend(root)
+  const vclLog: string[] = []
+  for (let i = 0; i < last.tags.length; i++) if (last.tags[i] === 'VCL_Log') vclLog.push(decodeBytes(last.data[i]))
+  return {
+    vxid: root.vxid,
+    side: 'backend',
+    reason: root.reason || null,
+    parent: root.parent > 0 ? root.parent : null,
+    session: null,
+    start: isoTime(first.startAbs),
+    client: null,
+    request: b.request,
+    response: b.response,
+    handling: null,
+    grace: false,
+    streaming: false,
+    restarts: 0,
+    restarted_vxids: [],
+    timing: { total: b.timing.total, ttfb: b.timing.ttfb },
+    bytes: b.bytes,
+    backend: b,
+    bgfetch: null,
+    esi: [],
+    vcl_log: vclLog,
+    incomplete,
+    startEpoch: first.startAbs === null ? null : +first.startAbs,
+    tree: root,
+  }
+}
+
+/** The child linked from `tx` with this Link reason and type, if it was seen. */
+function linked(tx: Transaction, reason: string, type: 'req' | 'bereq'): Transaction | undefined {
+  for (const c of tx.children) if (c.reason === reason && c.type === type) return c
+  return undefined
+}
+
+function lastRetry(tx: Transaction): Transaction {
+  let cur = tx
+  for (let guard = 0; guard < 64; guard++) {
+    const next = linked(cur, 'retry', 'bereq')
+    if (next === undefined) break
+    cur = next
+  }
+  return cur
+}
+
+interface RequestScan {
+  request: HttpRequest
+  response: HttpResponse
+  client: { ip: string; port: number | null } | null
+  handling: Handling | null
+  grace: boolean
+  streaming: boolean
+  /** Start timestamp as printed (kept as text: exact microseconds for ISO output). */
+  startAbs: string | null
+  total: number | null
+  ttfb: number | null
+  bytes: Bytes
+}
+
+/** Reads a client request's records once. Handling follows varnishncsa 7.7: the last VCL_call among
+ *  HIT/MISS/PASS/SYNTH wins, `VCL_return pipe` makes pipe, HitMiss/HitPass stick through the MISS/PASS after
+ *  them, `VCL_call RECV` starts over (a restart or ESI runs it again). */
+function scanRequest(tx: Transaction): RequestScan {
+  const tags = tx.tags
+  const data = tx.data
+  let method: string | null = null
+  let url: string | null = null
+  let protocol: string | null = null
+  const reqHeaders: Header[] = []
+  let receiving = true // ReqHeader records before the first VCL_call are the request as received
+  let status: number | null = null
+  let reason: string | null = null
+  let respProtocol: string | null = null
+  let respHeaders: Header[] = []
+  let client: RequestScan['client'] = null
+  let handling: Handling | null = null
+  let grace = false
+  let streaming = false
+  let startAbs: string | null = null
+  let resp: number | null = null
+  let process: number | null = null
+  let pipeSess: number | null = null
+  let pipe: number | null = null
+  let reqAcct: string | null = null
+  let pipeAcct: string | null = null
+  for (let i = 0; i < tags.length; i++) {
+    const d = data[i]
+    switch (tags[i]) {
+      case 'ReqMethod':
+        if (method === null) method = decodeBytes(d)
+        break
+      case 'ReqURL':
+        if (url === null) url = decodeBytes(d)
+        break
+      case 'ReqProtocol':
+        if (protocol === null) protocol = decodeBytes(d)
+        break
+      case 'ReqHeader':
+        if (receiving) reqHeaders.push(header(d))
+        break
+      case 'ReqStart':
+        if (client === null) client = addr(d)
+        break
+      case 'RespStatus':
+        status = toStatus(d)
+        break
+      case 'RespReason':
+        reason = decodeBytes(d)
+        break
+      case 'RespProtocol':
+        respProtocol = decodeBytes(d)
+        break
+      case 'RespHeader':
+        respHeaders.push(header(d))
+        break
+      case 'RespUnset':
+        respHeaders = unset(respHeaders, d)
+        break
+      case 'VCL_call':
+        receiving = false
+        switch (d) {
+          case 'RECV':
+            handling = null
+            break
+          case 'HIT':
+            handling = 'hit'
+            break
+          case 'MISS':
+            if (handling !== 'hitmiss') handling = 'miss'
+            break
+          case 'PASS':
+            if (handling !== 'hitpass') handling = 'pass'
+            break
+          case 'SYNTH':
+            handling = 'synth'
+            break
+        }
+        break
+      case 'VCL_return':
+        if (d === 'pipe') handling = 'pipe'
+        break
+      case 'HitMiss':
+        handling = 'hitmiss'
+        break
+      case 'HitPass':
+        handling = 'hitpass'
+        break
+      case 'Hit': {
+        // Hit <object vxid> <ttl> <grace> <keep> [<fetched so far> [<length>]]: ttl < 0 is a stale (grace) hit,
+        // five or more fields mean the object was still being fetched (streaming hit).
+        const f = fields(d)
+        if (f.length >= 2 && +f[1] < 0) grace = true
+        if (f.length >= 5) streaming = true
+        break
+      }
+      case 'Timestamp': {
+        const label = d.slice(0, d.indexOf(':'))
+        switch (label) {
+          case 'Start':
+            if (startAbs === null) startAbs = field(d, 1)
+            break
+          case 'Resp':
+            resp = sinceStart(d)
+            break
+          case 'Process':
+            process = sinceStart(d)
+            break
+          case 'PipeSess':
+            pipeSess = sinceStart(d)
+            break
+          case 'Pipe':
+            pipe = sinceStart(d)
+            break
+        }
+        break
+      }
+      case 'ReqAcct':
+        reqAcct = d
+        break
+      case 'PipeAcct':
+        pipeAcct = d
+        break
+    }
+  }
+  return {
+    request: { method, url, protocol, headers: reqHeaders },
+    response: { status, reason, protocol: respProtocol, headers: respHeaders },
+    client,
+    handling,
+    grace,
+    streaming,
+    startAbs,
+    total: resp ?? pipeSess,
+    ttfb: process ?? pipe,
+    bytes: pipeAcct !== null && reqAcct === null ? pipeBytes(pipeAcct) : acctBytes(reqAcct, false),
+  }
+}
+
+interface BackendScan {
+  startAbs: string | null
+}
+
+function scanBackend(tx: Transaction): BackendScan {
+  for (let i = 0; i < tx.tags.length; i++) {
+    if (tx.tags[i] === 'Timestamp' && tx.data[i].startsWith('Start:')) return { startAbs: field(tx.data[i], 1) }
+  }
+  return { startAbs: null }
+}
+
+/** The backend side of a fetch: the retry chain is followed to its last attempt, whose response was used. */
+function backendFetch(first: Transaction): BackendFetch {
+  const attempts = [first]
+  let tx = first
+  for (let guard = 0; guard < 64; guard++) {
+    const next = linked(tx, 'retry', 'bereq')
+    if (next === undefined) break
+    attempts.push(next)
+    tx = next
+  }
+  const tags = tx.tags
+  const data = tx.data
+  let method: string | null = null
+  let url: string | null = null
+  let protocol: string | null = null
+  let reqHeaders: Header[] = []
+  let status: number | null = null
+  let reason: string | null = null
+  let respProtocol: string | null = null
+  const respHeaders: Header[] = []
+  let receiving = true // BerespHeader records before VCL_call BACKEND_RESPONSE are the response as received
+  let name: string | null = null
+  let error: string | null = null
+  let beresp: number | null = null
+  let berespWait: number | null = null
+  let body: number | null = null
+  let failed: number | null = null
+  let acct: string | null = null
+  for (let i = 0; i < tags.length; i++) {
+    const d = data[i]
+    switch (tags[i]) {
+      case 'BereqMethod':
+        method = decodeBytes(d)
+        break
+      case 'BereqURL':
+        url = decodeBytes(d)
+        break
+      case 'BereqProtocol':
+        protocol = decodeBytes(d)
+        break
+      case 'BereqHeader':
+        reqHeaders.push(header(d))
+        break
+      case 'BereqUnset':
+        reqHeaders = unset(reqHeaders, d)
+        break
+      case 'BerespStatus':
+        status = toStatus(d)
+        break
+      case 'BerespReason':
+        reason = decodeBytes(d)
+        break
+      case 'BerespProtocol':
+        if (respProtocol === null) respProtocol = decodeBytes(d)
+        break
+      case 'BerespHeader':
+        if (receiving) respHeaders.push(header(d))
+        break
+      case 'VCL_call':
+        if (d === 'BACKEND_RESPONSE' || d === 'BACKEND_ERROR') receiving = false
+        break
+      case 'BackendOpen': {
+        // BackendOpen <fd> <name> <remote ip> <port> <local ip> <port> connect|reuse
+        const f = fields(d)
+        if (f.length >= 2) name = decodeBytes(f[1])
+        break
+      }
+      case 'FetchError':
+        if (error === null) error = decodeBytes(d)
+        break
+      case 'Timestamp': {
+        const label = d.slice(0, d.indexOf(':'))
+        if (label === 'Beresp') {
+          beresp = sinceStart(d)
+          berespWait = sinceLast(d)
+        } else if (label === 'BerespBody') body = sinceStart(d)
+        else if (label === 'Error') failed = sinceStart(d)
+        break
+      }
+      case 'BereqAcct':
+        acct = d
+        break
+    }
+  }
+  const incomplete = attempts.some((t) => t.state === 0) ? 'eof' : null
+  return {
+    vxid: tx.vxid,
+    reason: first.reason || null,
+    name,
+    status,
+    error,
+    retries: attempts.length - 1,
+    retried_vxids: attempts.slice(0, -1).map((t) => t.vxid),
+    timing: { wait: berespWait, total: body ?? failed, ttfb: beresp },
+    bytes: acctBytes(acct, true),
+    request: { method, url, protocol, headers: reqHeaders },
+    response: { status, reason, protocol: respProtocol, headers: respHeaders },
+    incomplete,
+  }
+}
+
+/** ReqAcct: hdr_rx body_rx total_rx hdr_tx body_tx total_tx. BereqAcct is the same from the other end: what was
+ *  sent to the backend first, so for a backend record "rx" is what Varnish received from it. */
+function acctBytes(d: string | null, backend: boolean): Bytes {
+  const n = d === null ? [] : fields(d).map(toCount)
+  const g = (i: number): number | null => n[i] ?? null
+  if (backend) {
+    return { header_rx: g(3), body_rx: g(4), total_rx: g(5), header_tx: g(0), body_tx: g(1), total_tx: g(2) }
+  }
+  return { header_rx: g(0), body_rx: g(1), total_rx: g(2), header_tx: g(3), body_tx: g(4), total_tx: g(5) }
+}
+
+/** PipeAcct: client request headers, backend request headers, bytes piped from the client, bytes piped to it.
+ *  There is no header/body split for what was piped, so those stay null (varnishncsa prints `-` for %b). */
+function pipeBytes(d: string): Bytes {
+  const n = fields(d).map(toCount)
+  return {
+    header_rx: n[0] ?? null,
+    body_rx: null,
+    total_rx: n[2] ?? null,
+    header_tx: null,
+    body_tx: null,
+    total_tx: n[3] ?? null,
+  }
+}
+
+function header(d: string): Header {
+  const colon = d.indexOf(':')
+  if (colon < 0) return [decodeBytes(d), '']
+  let v = colon + 1
+  while (v < d.length && d.charCodeAt(v) === 32) v++
+  return [decodeBytes(d.slice(0, colon)), decodeBytes(d.slice(v))]
+}
+
+/** Applies `RespUnset Name: value`: removes the last header with that exact line (the one VCL unset). */
+function unset(headers: Header[], d: string): Header[] {
+  const [name, value] = header(d)
+  for (let i = headers.length - 1; i >= 0; i--) {
+    if (headers[i][1] === value && headers[i][0].toLowerCase() === name.toLowerCase()) {
+      headers.splice(i, 1)
+      break
+    }
+  }
+  return headers
+}
+
+/** `ReqStart <ip> <port> <listener>`, `SessOpen <ip> <port> …`, or the session's "ip port". */
+function addr(d: string | null): { ip: string; port: number | null } | null {
+  if (d === null || d === '') return null
+  const f = fields(d)
+  if (f.length === 0) return null
+  const port = f.length > 1 ? toCount(f[1]) : null
+  return { ip: decodeBytes(f[0]), port }
+}
+
+function fields(d: string): string[] {
+  const out: string[] = []
+  let i = 0
+  const n = d.length
+  while (i < n) {
+    while (i < n && d.charCodeAt(i) === 32) i++
+    if (i >= n) break
+    const s = i
+    while (i < n && d.charCodeAt(i) !== 32) i++
+    out.push(d.slice(s, i))
+  }
+  return out
+}
+
+/** Field n (0 = label) of a Timestamp record: `Label: <abs> <since start> <since last>`. */
+function field(d: string, n: number): string | null {
+  const f = fields(d)
+  return f[n] ?? null
+}
+
+function sinceStart(d: string): number | null {
+  return toSeconds(field(d, 2))
+}
+
+function sinceLast(d: string): number | null {
+  return toSeconds(field(d, 3))
+}
+
+function toSeconds(s: string | null): number | null {
+  if (s === null) return null
+  const n = Number(s)
+  return Number.isFinite(n) ? n : null
+}
+
+function toCount(s: string): number | null {
+  const n = Number(s)
+  return Number.isSafeInteger(n) && n >= 0 ? n : null
+}
+
+function toStatus(s: string): number | null {
+  const n = Number(s)
+  return Number.isInteger(n) && n >= 0 && n <= 999 ? n : null
+}
+
+/** `1795459767.841077` → `2026-11-23T15:29:27.841077Z` (exact microseconds, from the text). */
+export function isoTime(abs: string | null): string | null {
+  if (abs === null) return null
+  const dot = abs.indexOf('.')
+  const secs = Number(dot < 0 ? abs : abs.slice(0, dot))
+  if (!Number.isSafeInteger(secs) || secs < 0 || secs > 253402300799) return null
+  const frac = dot < 0 ? '' : abs.slice(dot + 1)
+  if (!/^\d*$/.test(frac)) return null
+  const base = new Date(secs * 1000).toISOString().slice(0, 19)
+  return `${base}.${(frac + '000000').slice(0, 6)}Z`
+}

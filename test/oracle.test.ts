@@ -1,0 +1,112 @@
+// The varnishncsa oracle: for every layout of the same capture, each client record must agree with what
+// varnishncsa printed for that request (vxid, client, method, url, status, handling, %D, ttfb, %b), and the ESI
+// children with its -E rows. Runs over our own lab capture and the shared Varnish 7.1 capture.
+
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { ncsaText, readNcsa, type NcsaRow } from './ncsa.js'
+import { recordsOf } from './support.js'
+import type { ClientRecord } from '../src/vsl/types.js'
+
+interface Capture {
+  dir: string
+  name: string
+  layouts: string[]
+}
+
+const CAPTURES: Capture[] = [
+  { dir: 'fixtures/lab', name: 'lab', layouts: ['vxid', 'request', 'session', 'raw', 'vxid-v', 'request-v'] },
+  { dir: 'fixtures/varnish-7.1', name: 'small', layouts: ['vxid', 'request', 'session', 'raw', 'vxid-v'] },
+]
+
+/** 7.1 predates the hitmiss and hitpass labels: it prints them as miss and pass. */
+function ncsaHandling(h: string | null): string {
+  if (h === null) return '-'
+  if (h === 'hitmiss') return 'miss'
+  if (h === 'hitpass') return 'pass'
+  return h
+}
+
+function flatten(recs: ClientRecord[]): ClientRecord[] {
+  const out: ClientRecord[] = []
+  const walk = (r: ClientRecord): void => {
+    out.push(r)
+    r.esi.forEach(walk)
+  }
+  recs.forEach(walk)
+  return out
+}
+
+/** Every difference between a record and its varnishncsa row, as text (empty when they agree). */
+function compare(rec: ClientRecord, row: NcsaRow): string[] {
+  const diffs: string[] = []
+  const eq = (what: string, ours: string, theirs: string): void => {
+    if (ours !== theirs) diffs.push(`${what}: ours ${ours} ncsa ${theirs}`)
+  }
+  // Without ReqStart (garbage requests) varnishncsa prints `-`; we use the session's address when the session
+  // was seen first (raw and session layouts), so either is right there.
+  if (!(row.client === '-' && rec.request.method === null)) eq('client', rec.client?.ip ?? '-', row.client)
+  eq('method', ncsaText(rec.request.method), row.method)
+  eq('url', ncsaText(rec.request.url), row.url)
+  // varnishncsa prints HTTP/1.0 when the request had no protocol (garbage); we say null.
+  eq('protocol', rec.request.protocol ?? 'HTTP/1.0', row.protocol)
+  eq('status', rec.response.status === null ? '-' : String(rec.response.status), row.status)
+  eq('handling', ncsaHandling(rec.handling), row.handling)
+  if (row.bytes !== '-') eq('body_tx', String(rec.bytes.body_tx), row.bytes)
+  if (row.ttfb_s !== '-') {
+    eq('ttfb', rec.timing.ttfb === null ? '-' : rec.timing.ttfb.toFixed(6), row.ttfb_s)
+  } else eq('ttfb', String(rec.timing.ttfb), 'null')
+  if (rec.restarts === 0) {
+    // %D is Resp[1] - Start[1] in whole µs; ours is Resp[2]. Both come from the same clock: within 1 µs.
+    const us = Number(row.duration_us)
+    if (rec.timing.total === null) {
+      if (us !== 0 && row.duration_us !== '-') diffs.push(`total: ours null ncsa ${row.duration_us}`)
+    } else if (Math.abs(rec.timing.total * 1e6 - us) > 1.000001) {
+      diffs.push(`total: ours ${rec.timing.total} ncsa ${row.duration_us}`)
+    }
+  }
+  return diffs
+}
+
+for (const cap of CAPTURES) {
+  const rows = readNcsa(`${cap.dir}/${cap.name}.ncsa.tsv`, `${cap.dir}/ncsa.columns.tsv`)
+  const rowsE = readNcsa(`${cap.dir}/${cap.name}.ncsa-E.tsv`, `${cap.dir}/ncsa.columns.tsv`)
+  describe(`varnishncsa oracle: ${cap.dir}`, () => {
+    for (const layout of cap.layouts) {
+      it(`${layout}: every client record agrees with varnishncsa`, async () => {
+        const recs = await recordsOf([{ file: `${cap.dir}/${cap.name}.${layout}.log` }])
+        const clients = recs.filter((r) => r.side === 'client' && r.reason !== 'esi')
+        assert.equal(recs.length, clients.length, 'no backend-only or orphan records in a complete capture')
+        assert.deepEqual(
+          clients.filter((r) => r.incomplete !== null).map((r) => `${r.vxid} ${r.incomplete}`),
+          [],
+          'nothing incomplete',
+        )
+        const byVxid = new Map(clients.map((r) => [String(r.vxid), r]))
+        assert.equal(byVxid.size, clients.length, 'one record per vxid')
+        assert.deepEqual([...byVxid.keys()].sort(), rows.map((r) => r.vxid).sort(), 'the same requests as varnishncsa')
+        const diffs: string[] = []
+        for (const row of rows) for (const d of compare(byVxid.get(row.vxid)!, row)) diffs.push(`${row.vxid} ${d}`)
+        assert.deepEqual(diffs, [])
+      })
+
+      it(`${layout}: ESI children agree with varnishncsa -E`, async () => {
+        const recs = flatten(await recordsOf([{ file: `${cap.dir}/${cap.name}.${layout}.log` }]))
+        const byVxid = new Map(recs.map((r) => [String(r.vxid), r]))
+        const esiRows = rowsE.filter((r) => r.begin_reason === 'esi')
+        assert.ok(esiRows.length > 0)
+        const diffs: string[] = []
+        for (const row of esiRows) {
+          const rec = byVxid.get(row.vxid)
+          if (rec === undefined) diffs.push(`${row.vxid} missing`)
+          else {
+            if (String(rec.parent) !== row.parent_vxid) diffs.push(`${row.vxid} parent ${rec.parent} ncsa ${row.parent_vxid}`)
+            for (const d of compare(rec, row)) diffs.push(`${row.vxid} ${d}`)
+          }
+        }
+        assert.deepEqual(diffs, [])
+        assert.equal(recs.filter((r) => r.reason === 'esi').length, esiRows.length)
+      })
+    }
+  })
+}

@@ -1,0 +1,66 @@
+// Test helpers: paths into the repo, and run() in-process over fixture files with a string sink.
+
+import { createReadStream } from 'node:fs'
+import { Readable, Writable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import type { Options } from '../src/args.js'
+import { run, type Input, type RunSettings } from '../src/run.js'
+import type { ClientRecord } from '../src/vsl/types.js'
+
+/** Absolute path of a file in the repository (tests run from dist/test). */
+export function repoPath(rel: string): string {
+  return fileURLToPath(new URL(`../../${rel}`, import.meta.url))
+}
+
+export const DEFAULTS: RunSettings = {
+  files: [],
+  output: 'compact',
+  reqHeaders: false,
+  respHeaders: false,
+  bereqHeaders: false,
+  berespHeaders: false,
+  color: 'never',
+  maxPending: 10000,
+  timeout: 120,
+  inputFormat: 'auto',
+  summary: false,
+  useColor: false,
+}
+
+export class Sink extends Writable {
+  text = ''
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.text += chunk.toString('utf8')
+    cb()
+  }
+}
+
+export interface RunResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs vlogdump in-process on files (repo-relative paths) or on literal text inputs. */
+export async function runOn(inputs: Array<{ file: string } | { text: string | Buffer }>, opts: Partial<Options & RunSettings> = {}): Promise<RunResult> {
+  const stdout = new Sink()
+  const stderr = new Sink()
+  const ins: Input[] = inputs.map((i, n) =>
+    'file' in i
+      ? { name: i.file, open: () => createReadStream(repoPath(i.file)) }
+      : { name: `text${n}`, open: () => Readable.from([Buffer.isBuffer(i.text) ? i.text : Buffer.from(i.text, 'latin1')]) },
+  )
+  const code = await run({ ...DEFAULTS, ...opts }, { inputs: ins, stdout, stderr })
+  return { code, stdout: stdout.text, stderr: stderr.text }
+}
+
+/** JSON records of a run. */
+export async function recordsOf(inputs: Parameters<typeof runOn>[0], opts: Partial<Options & RunSettings> = {}): Promise<ClientRecord[]> {
+  const r = await runOn(inputs, { ...opts, output: 'json' })
+  return r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as ClientRecord)
+}
+
+/** Text input from lines (joined with \n, with a final newline). */
+export function lines(...ls: string[]): { text: string } {
+  return { text: ls.join('\n') + '\n' }
+}
