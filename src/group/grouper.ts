@@ -177,7 +177,7 @@ export class Grouper {
         link(tx, data)
         break
       case 'Timestamp':
-        this.timestamp(data)
+        this.timestamp(tx, data)
         break
       case 'VSL':
         if (data === 'store overflow') tx.forced = 'overflow'
@@ -219,6 +219,7 @@ export class Grouper {
       state: 0,
       forced: null,
       t0: this.now,
+      stamped: false,
       sessionAddr: null,
     }
     this.pending.set(vxid, tx)
@@ -245,11 +246,15 @@ export class Grouper {
     }
   }
 
-  private timestamp(data: string): void {
+  private timestamp(tx: Transaction, data: string): void {
     const a = data.indexOf(' ')
     if (a < 0) return
     const b = data.indexOf(' ', a + 1)
     const t = +data.slice(a + 1, b < 0 ? undefined : b)
+    if (!tx.stamped && t > 0) {
+      tx.stamped = true
+      tx.t0 = t
+    }
     if (!(t > this.now)) return
     this.now = t
     if (this.opts.timeout > 0 && t >= this.nextTimeoutCheck) {
@@ -344,7 +349,8 @@ export class Grouper {
   /** Removes `tx` and the linked transactions present from pending, attaching them as children. */
   private detach(tx: Transaction, state: { unfinished: boolean; forced: IncompleteReason | null }, depth: number): void {
     this.pending.delete(tx.vxid)
-    if (tx.state === 0) state.unfinished = true
+    // Unfinished: no End yet, or no Begin (a fragment: the input started in the middle of it).
+    if (tx.state === 0 || tx.reason === '') state.unfinished = true
     if (tx.forced !== null && state.forced === null) state.forced = tx.forced
     tx.children = []
     for (const v of tx.links) {

@@ -120,10 +120,10 @@ function isSideAt(line: string, len: number, i: number): boolean {
   return i + 1 === len || line.charCodeAt(i + 1) === SPACE
 }
 
-/** End of a tag name (letters, digits, `_`) starting with a letter at `i`; -1 if there is none. */
+/** End of a tag name (letters, digits, `_`; VSL tags start with a capital) at `i`; -1 if there is none. */
 function tagEndAt(line: string, len: number, i: number): number {
   let c = line.charCodeAt(i)
-  if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122))) return -1
+  if (!(c >= 65 && c <= 90)) return -1
   i++
   while (i < len) {
     c = line.charCodeAt(i)

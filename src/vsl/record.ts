@@ -486,7 +486,7 @@ function toStatus(s: string): number | null {
   return Number.isInteger(n) && n >= 0 && n <= 999 ? n : null
 }
 
-/** `1795459767.841077` → `2026-11-23T15:29:27.841077Z` (exact microseconds, from the text). */
+/** `1795459767.841077` → `2026-11-23T18:49:27.841077Z` (exact microseconds, from the text). */
 export function isoTime(abs: string | null): string | null {
   if (abs === null) return null
   const dot = abs.indexOf('.')

@@ -57,8 +57,11 @@ export interface Transaction {
   state: 0 | 1 | 2
   /** Set when varnishlog forced this transaction to end (VSL store overflow / timeout / flush). */
   forced: IncompleteReason | null
-  /** Log time (epoch seconds) when first seen, for -T; NaN until a Timestamp is seen. */
+  /** For -T: log time (epoch seconds) of the transaction's first Timestamp, or when it was first seen when it
+   *  has none yet; 0 when no log time was known then. */
   t0: number
+  /** True once t0 comes from the transaction's own Timestamp. */
+  stamped: boolean
   /** Client address of the session, when the session was seen first (raw layout); used without ReqStart. */
   sessionAddr: string | null
 }

@@ -1,0 +1,233 @@
+// Grouping: transactions joined by vxid whatever the order they are printed in, emitted as soon as complete,
+// bounded by -L and -T, and nothing lost (eof, overflow, timeout, reuse, varnishlog's forced ends).
+
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { Grouper } from '../src/group/grouper.js'
+import { parseLine } from '../src/parse/line.js'
+import type { IncompleteReason, Transaction } from '../src/vsl/types.js'
+import { lines, recordsOf } from './support.js'
+
+/** A raw-layout line: `%10u %-14s %c %s`. */
+function raw(vxid: number, tag: string, data = ''): string {
+  const side = tag === 'Begin' ? (data.startsWith('bereq') ? 'b' : 'c') : 'c'
+  return `${String(vxid).padStart(10)} ${tag.padEnd(14)} ${side} ${data}`
+}
+
+function req(vxid: number, parent: number, reason: string, url: string, t: number, extra: string[] = []): string[] {
+  return [
+    raw(vxid, 'Begin', `req ${parent} ${reason}`),
+    raw(vxid, 'Timestamp', `Start: ${t.toFixed(6)} 0.000000 0.000000`),
+    raw(vxid, 'ReqStart', '192.0.2.1 5000 a0'),
+    raw(vxid, 'ReqMethod', 'GET'),
+    raw(vxid, 'ReqURL', url),
+    raw(vxid, 'ReqProtocol', 'HTTP/1.1'),
+    ...extra,
+    raw(vxid, 'RespStatus', '200'),
+    raw(vxid, 'Timestamp', `Resp: ${(t + 0.001).toFixed(6)} 0.001000 0.001000`),
+    raw(vxid, 'End'),
+  ]
+}
+
+function bereq(vxid: number, parent: number, reason: string, t: number): string[] {
+  return [
+    raw(vxid, 'Begin', `bereq ${parent} ${reason}`),
+    raw(vxid, 'Timestamp', `Start: ${t.toFixed(6)} 0.000000 0.000000`),
+    raw(vxid, 'BereqURL', '/x'),
+    raw(vxid, 'BerespStatus', '200'),
+    raw(vxid, 'End'),
+  ]
+}
+
+/** Feeds lines to a Grouper directly; returns what it emitted, in order. */
+function group(input: string[], opts = { maxPending: 100, timeout: 0 }): Array<{ vxid: number; incomplete: IncompleteReason | null; tree: Transaction }> {
+  const out: Array<{ vxid: number; incomplete: IncompleteReason | null; tree: Transaction }> = []
+  const g = new Grouper(opts, (tree, incomplete) => out.push({ vxid: tree.vxid, incomplete, tree }))
+  for (const l of input) g.push(parseLine(l))
+  g.flush('eof')
+  return out
+}
+
+describe('Grouper', () => {
+  it('joins a backend fetch printed before its request (-g vxid order)', async () => {
+    const input = [...bereq(3, 2, 'fetch', 10), ...req(2, 1, 'rxreq', '/a', 10, [raw(2, 'Link', 'bereq 3 fetch')])]
+    const out = group(input)
+    assert.deepEqual(out.map((o) => [o.vxid, o.incomplete]), [[2, null]])
+    assert.deepEqual(out[0].tree.children.map((c) => c.vxid), [3])
+  })
+
+  it('joins interleaved transactions (-g raw)', () => {
+    const a = req(2, 1, 'rxreq', '/a', 10, [raw(2, 'Link', 'bereq 3 fetch')])
+    const b = bereq(3, 2, 'fetch', 10)
+    const c = req(5, 4, 'rxreq', '/c', 10)
+    // a's first half, all of b, c interleaved, then a's end
+    const input = [...a.slice(0, 7), ...b.slice(0, 2), ...c.slice(0, 3), ...b.slice(2), ...c.slice(3), ...a.slice(7)]
+    const out = group(input)
+    assert.deepEqual(out.map((o) => o.vxid), [5, 2], 'each emitted as soon as complete')
+    assert.equal(out[1].tree.children[0].vxid, 3)
+  })
+
+  it('emits a request as soon as it and its children end, without waiting for the session', () => {
+    const input = [
+      raw(1, 'Begin', 'sess 0 HTTP/1'),
+      raw(1, 'SessOpen', '192.0.2.9 4000 a0 127.0.0.1 80 10.0 20'),
+      raw(1, 'Link', 'req 2 rxreq'),
+      ...req(2, 1, 'rxreq', '/a', 10),
+    ]
+    const out: number[] = []
+    const g = new Grouper({ maxPending: 100, timeout: 0 }, (t) => out.push(t.vxid))
+    for (const l of input) g.push(parseLine(l))
+    assert.deepEqual(out, [2], 'emitted before the session ended and before flush')
+  })
+
+  it('nests ESI children to any depth, in any order', () => {
+    const input = [
+      ...req(31, 30, 'esi', '/leaf', 10),
+      ...req(30, 28, 'esi', '/nested', 10, [raw(30, 'Link', 'req 31 esi')]),
+      ...req(29, 28, 'esi', '/header', 10),
+      ...req(28, 27, 'rxreq', '/page', 10, [raw(28, 'Link', 'req 29 esi'), raw(28, 'Link', 'req 30 esi')]),
+    ]
+    const out = group(input)
+    assert.equal(out.length, 1)
+    const t = out[0].tree
+    assert.deepEqual(t.children.map((c) => c.vxid), [29, 30])
+    assert.deepEqual(t.children[1].children.map((c) => c.vxid), [31])
+  })
+
+  it('makes a restart chain one tree under its first request', async () => {
+    const input = [
+      ...req(2, 1, 'rxreq', '/old', 10, [raw(2, 'VCL_return', 'restart'), raw(2, 'Link', 'req 3 restart')]),
+      ...req(3, 2, 'restart', '/new', 10, [raw(3, 'VCL_call', 'HIT')]),
+    ]
+    const recs = await recordsOf([lines(...input)])
+    assert.equal(recs.length, 1)
+    assert.equal(recs[0].vxid, 3, 'the record speaks for the final request, as varnishncsa does')
+    assert.equal(recs[0].restarts, 1)
+    assert.deepEqual(recs[0].restarted_vxids, [2])
+    assert.equal(recs[0].request.url, '/new')
+    assert.equal(recs[0].handling, 'hit')
+  })
+
+  it('emits a transaction whose parent never appears (varnishlog -b) as a backend record', async () => {
+    const recs = await recordsOf([lines(...bereq(3, 2, 'fetch', 10), ...bereq(5, 4, 'pass', 10))])
+    assert.deepEqual(recs.map((r) => [r.vxid, r.side, r.reason, r.incomplete]), [
+      [3, 'backend', 'fetch', null],
+      [5, 'backend', 'pass', null],
+    ])
+  })
+
+  it('emits an orphan ESI request on its own', async () => {
+    const recs = await recordsOf([lines(...req(30, 28, 'esi', '/frag', 10))])
+    assert.deepEqual(recs.map((r) => [r.vxid, r.side, r.reason, r.parent]), [[30, 'client', 'esi', 28]])
+  })
+
+  it('marks what is unfinished at the end of input as incomplete: eof', async () => {
+    const r = req(2, 1, 'rxreq', '/a', 10)
+    const recs = await recordsOf([lines(...r.slice(0, 5))])
+    assert.deepEqual(recs.map((x) => [x.vxid, x.incomplete, x.request.url]), [[2, 'eof', '/a']])
+  })
+
+  it('marks a request whose child never came as incomplete', async () => {
+    const recs = await recordsOf([lines(...req(2, 1, 'rxreq', '/a', 10, [raw(2, 'Link', 'bereq 3 fetch')]))])
+    assert.deepEqual(recs.map((x) => [x.vxid, x.incomplete]), [[2, 'eof']])
+  })
+
+  it('evicts the oldest pending transaction past -L as incomplete: overflow', () => {
+    const input: string[] = []
+    for (let v = 10; v < 20; v++) input.push(raw(v, 'Begin', `req 1 rxreq`))
+    const out = group(input, { maxPending: 3, timeout: 0 })
+    assert.deepEqual(
+      out.map((o) => [o.vxid, o.incomplete]),
+      [10, 11, 12, 13, 14, 15, 16].map((v) => [v, 'overflow']).concat([17, 18, 19].map((v) => [v, 'eof'])),
+    )
+  })
+
+  it('never keeps more than -L transactions', () => {
+    let max = 0
+    const g = new Grouper({ maxPending: 50, timeout: 0 }, () => {})
+    for (let v = 1; v < 5000; v++) {
+      g.push(parseLine(raw(v, 'Begin', 'req 0 rxreq')))
+      g.push(parseLine(raw(v, 'ReqURL', '/x')))
+      max = Math.max(max, g.pendingCount)
+    }
+    assert.equal(max, 50)
+  })
+
+  it('evicts a transaction that waited longer than -T (log time) as incomplete: timeout', () => {
+    const stuck = [raw(2, 'Begin', 'req 1 rxreq'), raw(2, 'Timestamp', 'Start: 100.000000 0.000000 0.000000')]
+    const later = req(4, 3, 'rxreq', '/b', 100 + 200)
+    const out = group([...stuck, ...later], { maxPending: 100, timeout: 120 })
+    assert.deepEqual(out.map((o) => [o.vxid, o.incomplete]), [[2, 'timeout'], [4, null]])
+  })
+
+  it('keeps a transaction within -T', () => {
+    const stuck = [raw(2, 'Begin', 'req 1 rxreq'), raw(2, 'Timestamp', 'Start: 100.000000 0.000000 0.000000')]
+    const out = group([...stuck, ...req(4, 3, 'rxreq', '/b', 150)], { maxPending: 100, timeout: 120 })
+    assert.deepEqual(out.map((o) => [o.vxid, o.incomplete]), [[4, null], [2, 'eof']])
+  })
+
+  it("reports varnishlog's forced completion (VSL store overflow) with its reason", async () => {
+    const input = [
+      '*   << Request  >> 7         ',
+      '-   Begin          req 6 rxreq',
+      '-   ReqURL         /test/1',
+      '-   VSL            store overflow',
+      '-   End            synth',
+    ]
+    const recs = await recordsOf([lines(...input)])
+    assert.deepEqual(recs.map((r) => [r.vxid, r.incomplete, r.request.url]), [[7, 'overflow', '/test/1']])
+  })
+
+  it('reports a vxid that begins again (varnishd restarted) instead of mixing two requests', () => {
+    const input = [raw(2, 'Begin', 'req 1 rxreq'), raw(2, 'ReqURL', '/first'), ...req(2, 1, 'rxreq', '/second', 10)]
+    const out = group(input)
+    assert.deepEqual(out.map((o) => [o.vxid, o.incomplete]), [[2, 'reused'], [2, null]])
+    assert.equal(out[0].tree.data[1], '/first')
+  })
+
+  it('appends continuation lines (a record with a newline) to the record before', async () => {
+    const input = [
+      '*   << Request  >> 7         ',
+      '-   Begin          req 6 rxreq',
+      '-   VCL_Log        first line',
+      'second line',
+      '-   End            ',
+    ]
+    const recs = await recordsOf([lines(...input)])
+    assert.deepEqual(recs[0].vcl_log, ['first line\nsecond line'])
+  })
+
+  it('uses the session address when the request has no ReqStart', async () => {
+    const input = [
+      raw(1, 'Begin', 'sess 0 PROXY'),
+      raw(1, 'SessOpen', '127.0.0.1 4000 a1 127.0.0.1 80 10.0 20'),
+      raw(1, 'Proxy', '2 2001:db8::7 40008 2001:db8::1 443'),
+      raw(2, 'Begin', 'req 1 rxreq'),
+      raw(2, 'HttpGarbage', '"GARBAGE"'),
+      raw(2, 'RespStatus', '400'),
+      raw(2, 'End'),
+    ]
+    const recs = await recordsOf([lines(...input)])
+    assert.deepEqual(recs[0].client, { ip: '2001:db8::7', port: 40008 })
+  })
+
+  it('counts every line: in a transaction, or skipped by kind', () => {
+    const g = new Grouper({ maxPending: 100, timeout: 0 }, () => {})
+    const input = [
+      raw(1, 'Begin', 'sess 0 HTTP/1'),
+      raw(0, 'CLI', 'Rd ping'),
+      ...req(2, 1, 'rxreq', '/a', 10),
+      '',
+      'Log overrun',
+      raw(1, 'End'),
+    ]
+    for (const l of input) g.push(parseLine(l))
+    assert.deepEqual(g.counts, { tx: 9, session: 2, nontx: 1, blank: 1, noise: 1, bad: 0 })
+  })
+
+  it('groups never span files', async () => {
+    const r = req(2, 1, 'rxreq', '/a', 10)
+    const recs = await recordsOf([lines(...r.slice(0, 4)), lines(...r.slice(4))])
+    assert.deepEqual(recs.map((x) => [x.vxid, x.incomplete]), [[2, 'eof'], [2, 'eof']])
+  })
+})
