@@ -6,19 +6,12 @@
 import { createReadStream, readFileSync } from 'node:fs'
 import { parseArgs } from './args.js'
 import { VlogdumpError } from './errors.js'
+import { colorEnabled } from './render/palette.js'
 import { run, type Input } from './run.js'
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   return pkg.version
-}
-
-/** auto: color only on a terminal, unless NO_COLOR is set or TERM is dumb; FORCE_COLOR forces it. */
-export function useColor(mode: string, isTTY: boolean, env: NodeJS.ProcessEnv): boolean {
-  if (mode === 'always') return true
-  if (mode === 'never') return false
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return true
-  return isTTY && !('NO_COLOR' in env) && env.TERM !== 'dumb'
 }
 
 async function main(): Promise<number> {
@@ -42,7 +35,7 @@ async function main(): Promise<number> {
   return run(
     {
       ...opts,
-      useColor: opts.output !== 'json' && useColor(opts.color, process.stdout.isTTY === true, process.env),
+      useColor: opts.output !== 'json' && colorEnabled(opts.color, process.stdout.isTTY === true, process.env),
       summary: opts.summary || process.stderr.isTTY === true,
     },
     { inputs, stdout: process.stdout, stderr: process.stderr, signal: controller.signal },

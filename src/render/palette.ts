@@ -41,3 +41,12 @@ export function createPalette(enabled: boolean): Palette {
     label: c.dim,
   }
 }
+
+/** --color: `auto` means stdout is a terminal, NO_COLOR is not set and TERM is not dumb; FORCE_COLOR (other than
+ *  0/false) turns auto on. `always` and `never` are what they say. */
+export function colorEnabled(mode: 'auto' | 'always' | 'never', isTTY: boolean, env: Record<string, string | undefined>): boolean {
+  if (mode === 'always') return true
+  if (mode === 'never') return false
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false') return true
+  return isTTY && !('NO_COLOR' in env) && env.TERM !== 'dumb'
+}
