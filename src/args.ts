@@ -4,6 +4,17 @@
 import yargs from 'yargs'
 import { UsageError } from './errors.js'
 import type { InputFormat } from './parse/layout.js'
+import type { Pattern } from './filter/predicate.js'
+import {
+  NO_FILTERS,
+  parseClient,
+  parseHandling,
+  parsePattern,
+  parseStatus,
+  parseVxids,
+  type FilterOptions,
+  type SlowBy,
+} from './filter/flags.js'
 
 export type ColorMode = 'auto' | 'always' | 'never'
 
@@ -19,13 +30,22 @@ export interface Options {
   timeout: number
   inputFormat: InputFormat
   summary: boolean
+  filters: FilterOptions
+  /** -q queries, ORed. */
+  queries: string[]
+  /** -Q files, read by cli.ts; their queries are ORed with -q's. */
+  queryFiles: string[]
+  /** -C: caseless query matching. */
+  caseless: boolean
 }
 
-export type ParsedArgs = { kind: 'run'; options: Options } | { kind: 'done' }
+export type ParsedArgs = { kind: 'run'; options: Options; hints: string[] } | { kind: 'done' }
 
 const INPUT = 'Input:'
 const OUTPUT = 'Output:'
 const LIMITS = 'Limits:'
+const FILTERS = 'Filters (all given must match):'
+const QUERY = 'Query (varnishlog -q):'
 
 const EPILOG = `Examples:
   varnishlog | vlogdump                      live, on a cache host
@@ -53,6 +73,43 @@ export function parseArgs(argv: string[], version: string, print: (s: string) =>
       describe: 'Color the compact view (auto: stdout is a terminal, NO_COLOR unset, TERM not dumb)',
     })
     .option('summary', { type: 'boolean', group: OUTPUT, describe: 'Print a summary line on stderr at the end (default when stderr is a terminal)' })
+    .option('hits', { type: 'boolean', group: FILTERS, describe: 'Served from cache (grace hits included)' })
+    .option('misses', { type: 'boolean', group: FILTERS, describe: 'Not served from cache: miss, pass, pipe, synth, hitmiss, hitpass' })
+    .option('handling', { type: 'string', group: FILTERS, describe: 'Any of: hit,miss,pass,pipe,synth,hitmiss,hitpass' })
+    .option('grace', { type: 'boolean', group: FILTERS, describe: 'Grace hits: a stale object was served' })
+    .option('restarted', { type: 'boolean', group: FILTERS, describe: 'Requests that were restarted' })
+    .option('esi', { type: 'boolean', group: FILTERS, describe: 'Requests with ESI children' })
+    .option('incomplete', { type: 'boolean', group: FILTERS, describe: 'Records printed before they were complete' })
+    .option('slow', { type: 'string', group: FILTERS, describe: 'Took at least MS milliseconds (default 1000)' })
+    .option('slow-by', {
+      type: 'string',
+      choices: ['total', 'ttfb', 'backend'],
+      default: 'total',
+      group: FILTERS,
+      describe: 'The time --slow looks at: total, time to first byte, or the backend fetch',
+    })
+    .option('status', { type: 'string', group: FILTERS, describe: "Response status: 404, 5xx, 4xx,5xx, 500-599, '!200'" })
+    .option('url', { type: 'string', group: FILTERS, describe: 'URL (as received) matches REGEX; a leading ! negates' })
+    .option('method', { type: 'string', group: FILTERS, describe: 'Method matches REGEX' })
+    .option('host', { type: 'string', group: FILTERS, describe: 'Host header matches REGEX' })
+    .option('backend', { type: 'string', group: FILTERS, describe: 'Backend name matches REGEX' })
+    .option('req-header', { type: 'string', group: FILTERS, describe: "A request header line ('Name: value') matches REGEX" })
+    .option('resp-header', { type: 'string', group: FILTERS, describe: 'A response header line matches REGEX' })
+    .option('bereq-header', { type: 'string', group: FILTERS, describe: 'A backend request header line matches REGEX' })
+    .option('beresp-header', { type: 'string', group: FILTERS, describe: 'A backend response header line matches REGEX' })
+    .option('vcl-log', { type: 'string', group: FILTERS, describe: 'A VCL_Log record matches REGEX' })
+    .option('client', { type: 'string', group: FILTERS, describe: 'Client IP matches REGEX or is in a CIDR network (10.0.0.0/8, 2001:db8::/32)' })
+    .option('client-header', { type: 'string', group: FILTERS, describe: 'Take the client IP from this request header when present (X-Real-IP, X-Forwarded-For)' })
+    .option('vxid', { type: 'string', group: FILTERS, describe: 'Records containing these vxids (N[,N...])' })
+    .option('ignore-case', { alias: 'i', type: 'boolean', group: FILTERS, describe: 'Case-insensitive regex filters' })
+    .option('query', { alias: 'q', type: 'string', group: QUERY, describe: "varnishlog's query language; several are ORed" })
+    .option('query-file', { alias: 'Q', type: 'string', group: QUERY, describe: 'Read queries from a file (one per line, # comments, \\ continues)' })
+    .option('caseless', { alias: 'C', type: 'boolean', group: QUERY, describe: 'Caseless regex and string matching in queries' })
+    .option('v', {
+      type: 'string',
+      group: 'The original vlogdump options:',
+      describe: 'name=value: show_req_headers, show_resp_headers, client_match, req_headers_match, resp_headers_match, req_method, only_hits, only_misses, only_slow, only_status, url_match',
+    })
     .option('input-format', {
       type: 'string',
       choices: ['auto', 'vxid', 'request', 'session', 'raw'],
@@ -106,13 +163,53 @@ export function parseArgs(argv: string[], version: string, print: (s: string) =>
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
     throw new UsageError(`--timeout: expected seconds (0 or more), got '${String(argValue(argv, 'timeout', 'T'))}'`)
   }
+  const hints: string[] = []
+  // Repeatable options: yargs gives a string once, an array when repeated.
+  const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v.map(String) : [String(v)])
+  const legacy = legacyOptions(list(a.v) ?? [], hints)
+  const ic = !!a['ignore-case']
+  const patterns = (flag: string, values: string[] | undefined, extra: string[] = []): Pattern[] =>
+    [...(values ?? []), ...extra].map((v) => parsePattern(flag, v, ic))
+  // --slow takes an optional value: `--slow access.log` means 1000 ms and a file.
+  const files = a._.map(String)
+  let slowSpec = a.slow ?? legacy.slow
+  if (a.slow !== undefined && a.slow !== '' && !Number.isFinite(Number(a.slow))) {
+    files.unshift(a.slow)
+    slowSpec = ''
+  }
+  const filters: FilterOptions = {
+    ...NO_FILTERS,
+    hits: !!a.hits || legacy.hits,
+    misses: !!a.misses || legacy.misses,
+    handling: a.handling === undefined ? null : parseHandling(a.handling),
+    grace: !!a.grace,
+    restarted: !!a.restarted,
+    esi: !!a.esi,
+    incomplete: !!a.incomplete,
+    slow: slowSpec === undefined ? null : parseSlow(slowSpec),
+    slowBy: a['slow-by'] as SlowBy,
+    status: [...(list(a.status) ?? []), ...legacy.status].map(parseStatus),
+    url: patterns('--url', list(a.url), legacy.url),
+    method: patterns('--method', list(a.method), legacy.method),
+    host: patterns('--host', list(a.host)),
+    backend: patterns('--backend', list(a.backend)),
+    reqHeader: patterns('--req-header', list(a['req-header']), legacy.reqHeader),
+    respHeader: patterns('--resp-header', list(a['resp-header']), legacy.respHeader),
+    bereqHeader: patterns('--bereq-header', list(a['bereq-header'])),
+    berespHeader: patterns('--beresp-header', list(a['beresp-header'])),
+    vclLog: patterns('--vcl-log', list(a['vcl-log'])),
+    client: [...(list(a.client) ?? []), ...legacy.client].map((c) => parseClient(c, ic)),
+    clientHeader: a['client-header'] ?? null,
+    vxid: a.vxid === undefined ? null : parseVxids(list(a.vxid) ?? []),
+  }
   return {
     kind: 'run',
+    hints,
     options: {
-      files: a._.map(String),
+      files,
       output: a.json ? 'json' : 'compact',
-      reqHeaders: !!a['req-headers'],
-      respHeaders: !!a['resp-headers'],
+      reqHeaders: !!a['req-headers'] || legacy.reqHeaders,
+      respHeaders: !!a['resp-headers'] || legacy.respHeaders,
       bereqHeaders: !!a['bereq-headers'],
       berespHeaders: !!a['beresp-headers'],
       color: a.color as ColorMode,
@@ -120,8 +217,127 @@ export function parseArgs(argv: string[], version: string, print: (s: string) =>
       timeout,
       inputFormat: a['input-format'] as InputFormat,
       summary: !!a.summary,
+      filters,
+      queries: list(a.query) ?? [],
+      queryFiles: list(a['query-file']) ?? [],
+      caseless: !!a.caseless,
     },
   }
+}
+
+/** `--slow` alone means 1000 ms. */
+function parseSlow(v: string): number {
+  if (v === '') return 1000
+  const n = Number(v)
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--slow: expected milliseconds, got '${v}'`)
+  return n
+}
+
+interface Legacy {
+  reqHeaders: boolean
+  respHeaders: boolean
+  hits: boolean
+  misses: boolean
+  slow: string | undefined
+  status: string[]
+  url: string[]
+  method: string[]
+  reqHeader: string[]
+  respHeader: string[]
+  client: string[]
+}
+
+/** The original vlogdump's `-v name=value` options (it was an awk script), mapped onto the new flags, each with a
+ *  one-line hint showing the new spelling. */
+function legacyOptions(values: string[], hints: string[]): Legacy {
+  const l: Legacy = {
+    reqHeaders: false,
+    respHeaders: false,
+    hits: false,
+    misses: false,
+    slow: undefined,
+    status: [],
+    url: [],
+    method: [],
+    reqHeader: [],
+    respHeader: [],
+    client: [],
+  }
+  for (const v of values) {
+    const eq = v.indexOf('=')
+    const name = eq < 0 ? v : v.slice(0, eq)
+    const value = eq < 0 ? '' : v.slice(eq + 1)
+    const on = value !== '' && value !== '0'
+    const quoted = shellQuote(value)
+    let now: string
+    switch (name) {
+      case 'show_req_headers':
+        l.reqHeaders = on
+        now = on ? '--req-headers' : '(off: the default)'
+        break
+      case 'show_resp_headers':
+        l.respHeaders = on
+        now = on ? '--resp-headers' : '(off: the default)'
+        break
+      case 'only_hits':
+        l.hits = on
+        now = on ? '--hits' : '(off: the default)'
+        break
+      case 'only_misses':
+        l.misses = on
+        now = on ? '--misses' : '(off: the default)'
+        break
+      case 'only_slow': {
+        // The original took 1 to mean "slow", i.e. one second; any other number is milliseconds.
+        const ms = value === '1' ? '1000' : value
+        if (on) l.slow = ms
+        now = on ? `--slow ${ms}` : '(off: the default)'
+        break
+      }
+      case 'only_status':
+        l.status.push(value)
+        now = `--status ${quoted}`
+        break
+      case 'url_match':
+        l.url.push(value)
+        now = `--url ${quoted}`
+        break
+      case 'req_method': {
+        // An exact method, case-insensitive; `!` still negates.
+        const neg = value.startsWith('!')
+        const m = `${neg ? '!' : ''}^(?:${escapeRegex(neg ? value.slice(1) : value)})$`
+        l.method.push(m)
+        now = `--method ${shellQuote(m)}`
+        break
+      }
+      case 'req_headers_match':
+        l.reqHeader.push(value)
+        now = `--req-header ${quoted}`
+        break
+      case 'resp_headers_match':
+        l.respHeader.push(value)
+        now = `--resp-header ${quoted}`
+        break
+      case 'client_match':
+        l.client.push(value)
+        now = `--client ${quoted}`
+        break
+      default:
+        throw new UsageError(
+          `-v ${name}: not an option of the original vlogdump (show_req_headers, show_resp_headers, client_match, req_headers_match, resp_headers_match, req_method, only_hits, only_misses, only_slow, only_status, url_match)`,
+        )
+    }
+    hints.push(`-v ${v} is now ${now}`)
+  }
+  return l
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_.,:\/=+-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`
 }
 
 /** The text the user gave for an option, for error messages (yargs has already turned it into NaN). */

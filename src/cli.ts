@@ -5,7 +5,8 @@
 
 import { createReadStream, readFileSync } from 'node:fs'
 import { parseArgs } from './args.js'
-import { VlogdumpError } from './errors.js'
+import { UsageError, VlogdumpError } from './errors.js'
+import { queriesFromFile } from './filter/query/file.js'
 import { colorEnabled } from './render/palette.js'
 import { run, type Input } from './run.js'
 
@@ -18,6 +19,16 @@ async function main(): Promise<number> {
   const parsed = parseArgs(process.argv.slice(2), version(), (s) => process.stdout.write(s))
   if (parsed.kind === 'done') return 0
   const opts = parsed.options
+  for (const h of parsed.hints) process.stderr.write(`vlogdump: ${h}\n`)
+  for (const f of opts.queryFiles) {
+    let text: string
+    try {
+      text = readFileSync(f, 'utf8')
+    } catch (err) {
+      throw new UsageError(`-Q: cannot read ${f}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
+    }
+    opts.queries.push(...queriesFromFile(text))
+  }
   const names = opts.files.length === 0 ? ['-'] : opts.files
   const inputs: Input[] = names.map((name) => ({
     name,

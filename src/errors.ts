@@ -9,3 +9,15 @@ export class VlogdumpError extends Error {
 export class UsageError extends VlogdumpError {
   override name = 'UsageError'
 }
+
+/** A query (-q) that does not parse: points at the column, as varnishlog's vxp_ErrWhere does. */
+export class QueryError extends VlogdumpError {
+  override name = 'QueryError'
+  constructor(
+    readonly reason: string,
+    readonly query: string,
+    readonly offset: number,
+  ) {
+    super(`query: ${reason} at column ${offset + 1}\n  ${query.replace(/[\r\n\t]/g, ' ')}\n  ${' '.repeat(offset)}^`)
+  }
+}

@@ -6,6 +6,7 @@ import { Readable, pipeline } from 'node:stream'
 import type { Writable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import type { Options } from './args.js'
+import { compileFilter } from './filter/filter.js'
 import { Grouper, type LineCounts } from './group/grouper.js'
 import { LayoutSniffer } from './parse/layout.js'
 import { parseLine } from './parse/line.js'
@@ -54,6 +55,8 @@ export const EXIT_ERROR = 2
 export const EXIT_INTERRUPTED = 130
 
 export async function run(opts: RunSettings, io: Io): Promise<number> {
+  // Compiled before the first line is read (a bad query fails here, with nothing read).
+  const keep = compileFilter(opts.filters, opts.queries, opts.caseless)
   const render: (rec: ClientRecord) => string =
     opts.output === 'json' ? renderJson : compileCompact(opts, createPalette(opts.useColor))
   const stats: RunStats = {
@@ -87,7 +90,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     stats.records++
     if (rec.side === 'backend') stats.backendOnly++
     if (rec.incomplete !== null) stats.incomplete[rec.incomplete] = (stats.incomplete[rec.incomplete] ?? 0) + 1
-    if (stopped) return
+    if (stopped || (keep !== null && !keep(rec))) return
     out.push(render(rec))
     stats.shown++
   }

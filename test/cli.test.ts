@@ -106,9 +106,10 @@ describe('cli', () => {
     let err = ''
     child.stdout.on('data', (d) => (out += d))
     child.stderr.on('data', (d) => (err += d))
-    child.stdin.write(readFileSync(HIT))
     child.stdin.write('*   << Request  >> 77\n-   Begin          req 76 rxreq\n')
-    await new Promise((r) => setTimeout(r, 300))
+    child.stdin.write(readFileSync(HIT))
+    // Once the hit is printed, the handler is installed and the unfinished request is pending.
+    await new Promise<void>((r) => child.stdout.on('data', () => (out.includes('HIT') ? r() : undefined)))
     child.kill('SIGINT')
     const code = await new Promise((r) => child.on('close', r))
     assert.equal(code, 130)

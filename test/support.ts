@@ -4,6 +4,7 @@ import { createReadStream } from 'node:fs'
 import { Readable, Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type { Options } from '../src/args.js'
+import { NO_FILTERS } from '../src/filter/flags.js'
 import { run, type Input, type RunSettings } from '../src/run.js'
 import type { ClientRecord } from '../src/vsl/types.js'
 
@@ -24,6 +25,10 @@ export const DEFAULTS: RunSettings = {
   timeout: 120,
   inputFormat: 'auto',
   summary: false,
+  filters: NO_FILTERS,
+  queries: [],
+  queryFiles: [],
+  caseless: false,
   useColor: false,
 }
 

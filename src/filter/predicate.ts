@@ -1,0 +1,46 @@
+// Owns the filter stage's shape: a Predicate decides whether a ClientRecord is shown. Flags and queries compile
+// to predicates once, before the first line is read; `all` composes them (every given filter must match).
+
+import type { ClientRecord } from '../vsl/types.js'
+
+export type Predicate = (rec: ClientRecord) => boolean
+
+export function all(preds: Predicate[]): Predicate | null {
+  if (preds.length === 0) return null
+  if (preds.length === 1) return preds[0]
+  return (rec) => {
+    for (let i = 0; i < preds.length; i++) if (!preds[i](rec)) return false
+    return true
+  }
+}
+
+export function any(preds: Predicate[]): Predicate {
+  if (preds.length === 1) return preds[0]
+  return (rec) => {
+    for (let i = 0; i < preds.length; i++) if (preds[i](rec)) return true
+    return false
+  }
+}
+
+/** A regex flag value: `!` in front negates it. */
+export interface Pattern {
+  re: RegExp
+  negate: boolean
+}
+
+export function matches(p: Pattern, s: string | null): boolean {
+  const hit = s !== null && p.re.test(s)
+  return p.negate ? !hit : hit
+}
+
+/** True when the pattern holds for the list as a whole: some item matches (or, negated, none does). */
+export function matchesAny(p: Pattern, items: string[]): boolean {
+  let hit = false
+  for (const s of items) {
+    if (p.re.test(s)) {
+      hit = true
+      break
+    }
+  }
+  return p.negate ? !hit : hit
+}

@@ -1,0 +1,175 @@
+// Owns evaluation of the query language (vsl_query.c): an Expr in, a Predicate over a record's transactions out.
+// Regexes, tag sets and numbers are resolved here, once. A test is true when any record of any transaction in
+// the group passes it (the request, its backend fetches, ESI children, restarts, retries); `not` negates over
+// the whole group, as `varnishlog -g request -q` does.
+
+import { QueryError } from '../../errors.js'
+import type { ClientRecord, Transaction } from '../../vsl/types.js'
+import type { Predicate } from '../predicate.js'
+import type { Expr, Lhs, NumOp } from './parser.js'
+import { parseQuery } from './parser.js'
+
+/** One transaction of a group with its level (1 for the request; restarts stay at their parent's level). */
+interface LeveledTx {
+  tx: Transaction
+  level: number
+}
+
+type GroupTest = (group: LeveledTx[]) => boolean
+
+export interface QueryOptions {
+  /** -C: caseless regexes and string comparisons. */
+  caseless: boolean
+}
+
+/** Compiles one query (`-q`); several are ORed by the caller. Throws QueryError. */
+export function compileQuery(query: string, opts: QueryOptions): Predicate {
+  const test = compileExpr(parseQuery(query), query, opts)
+  return (rec: ClientRecord) => test(flatten(rec.tree))
+}
+
+function compileExpr(e: Expr, query: string, opts: QueryOptions): GroupTest {
+  switch (e.kind) {
+    case 'or': {
+      const a = compileExpr(e.a, query, opts)
+      const b = compileExpr(e.b, query, opts)
+      return (g) => a(g) || b(g)
+    }
+    case 'and': {
+      const a = compileExpr(e.a, query, opts)
+      const b = compileExpr(e.b, query, opts)
+      return (g) => a(g) && b(g)
+    }
+    case 'not': {
+      const a = compileExpr(e.a, query, opts)
+      return (g) => !a(g)
+    }
+    case 'vxid': {
+      const cmp = numCompare(e.op, e.value)
+      return (g) => g.some((t) => cmp(t.tx.vxid))
+    }
+    case 'exists':
+      return recordTest(e.lhs, () => true)
+    case 'num': {
+      const cmp = numCompare(e.op, e.value)
+      const read = e.float ? readFloat : readInt
+      return recordTest(e.lhs, (v) => {
+        const n = read(v)
+        return n !== null && cmp(n)
+      })
+    }
+    case 'str': {
+      const want = opts.caseless ? e.value.toLowerCase() : e.value
+      const eq = opts.caseless ? (v: string) => v.toLowerCase() === want : (v: string) => v === want
+      return recordTest(e.lhs, e.op === 'eq' ? eq : (v) => !eq(v))
+    }
+    case 'regex': {
+      let re: RegExp
+      try {
+        re = new RegExp(e.source, opts.caseless ? 'i' : '')
+      } catch (err) {
+        throw new QueryError(`invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`, query, e.offset)
+      }
+      return recordTest(e.lhs, e.op === '~' ? (v) => re.test(v) : (v) => !re.test(v))
+    }
+  }
+}
+
+/** True when some record of the lhs's tags, at the lhs's level, has a value (after prefix and field) that passes. */
+function recordTest(lhs: Lhs, pass: (value: string) => boolean): GroupTest {
+  const tags = new Set(lhs.tags)
+  const prefix = lhs.prefix === null ? null : lhs.prefix.toLowerCase()
+  const inLevel =
+    lhs.level < 0
+      ? () => true
+      : lhs.levelPm > 0
+        ? (l: number) => l >= lhs.level
+        : lhs.levelPm < 0
+          ? (l: number) => l <= lhs.level
+          : (l: number) => l === lhs.level
+  return (group) => {
+    for (const { tx, level } of group) {
+      if (!inLevel(level)) continue
+      const t = tx.tags
+      for (let i = 0; i < t.length; i++) {
+        if (!tags.has(t[i])) continue
+        const v = value(tx.data[i], prefix, lhs.field)
+        if (v !== null && pass(v)) return true
+      }
+    }
+    return false
+  }
+}
+
+/** The part of a record's data a test looks at: after `prefix:` (and spaces), then the n-th whitespace-separated
+ *  field; null when the prefix does not match or the field is missing. */
+function value(d: string, prefix: string | null, field: number): string | null {
+  let b = 0
+  if (prefix !== null) {
+    if (d.length <= prefix.length || d.charCodeAt(prefix.length) !== 58 /* : */) return null
+    if (d.slice(0, prefix.length).toLowerCase() !== prefix) return null
+    b = prefix.length + 1
+    while (b < d.length && isSpace(d.charCodeAt(b))) b++
+  }
+  if (field === 0) return b === 0 ? d : d.slice(b)
+  let e = b
+  for (let i = 0; i < field; i++) {
+    b = e
+    while (b < d.length && isSpace(d.charCodeAt(b))) b++
+    if (b >= d.length) return null
+    e = b
+    while (e < d.length && !isSpace(d.charCodeAt(e))) e++
+  }
+  return d.slice(b, e)
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13)
+}
+
+const INT_PREFIX = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)(?=$|\s)/
+
+/** An integer operand: the value must be an integer up to its end or a space (C's strtoll, base 0). */
+function readInt(v: string): number | null {
+  const m = INT_PREFIX.exec(v)
+  if (m === null) return null
+  const body = m[2]
+  const n = /^0[xX]/.test(body) ? parseInt(body.slice(2), 16) : body.length > 1 && body[0] === '0' ? parseInt(body, 8) : Number(body)
+  return m[1] === '-' ? -n : n
+}
+
+/** A float operand: the whole value must be a number. */
+function readFloat(v: string): number | null {
+  if (v.trim() === '') return null
+  const n = Number(v)
+  return Number.isNaN(n) ? null : n
+}
+
+function numCompare(op: NumOp, rhs: number): (lhs: number) => boolean {
+  switch (op) {
+    case '==':
+      return (l) => l === rhs
+    case '!=':
+      return (l) => l !== rhs
+    case '<':
+      return (l) => l < rhs
+    case '<=':
+      return (l) => l <= rhs
+    case '>':
+      return (l) => l > rhs
+    case '>=':
+      return (l) => l >= rhs
+  }
+}
+
+/** The group's transactions with their levels: children one deeper, restarts at their parent's level. */
+function flatten(root: Transaction): LeveledTx[] {
+  const out: LeveledTx[] = []
+  const walk = (tx: Transaction, level: number, depth: number): void => {
+    out.push({ tx, level })
+    if (depth > 256) return
+    for (const c of tx.children) walk(c, c.reason === 'restart' ? level : level + 1, depth + 1)
+  }
+  walk(root, 1, 0)
+  return out
+}
