@@ -6,7 +6,6 @@
 import { createReadStream, readFileSync } from 'node:fs'
 import { parseArgs } from './args.js'
 import { UsageError, VlogdumpError } from './errors.js'
-import { queriesFromFile } from './filter/query/file.js'
 import { colorEnabled } from './render/palette.js'
 import { run, type Input } from './run.js'
 
@@ -27,7 +26,7 @@ async function main(): Promise<number> {
     } catch (err) {
       throw new UsageError(`-Q: cannot read ${f}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`)
     }
-    opts.queries.push(...queriesFromFile(text))
+    opts.queries.push(text)
   }
   const names = opts.files.length === 0 ? ['-'] : opts.files
   const inputs: Input[] = names.map((name) => ({

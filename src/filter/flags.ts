@@ -295,8 +295,16 @@ function headerValue(headers: Header[], lowerName: string): string | null {
   return null
 }
 
+/** `Name: value` lines to match header regexes against. Header names are case-insensitive and HTTP/2 logs them
+ *  in lower case, so a name that is not in canonical form (`user-agent`) is also offered as `User-Agent`. */
 function headerLines(headers: Header[]): string[] {
-  return headers.map(([n, v]) => `${n}: ${v}`)
+  const out: string[] = []
+  for (const [n, v] of headers) {
+    out.push(`${n}: ${v}`)
+    const canon = n.replace(/[A-Za-z]+/g, (w) => w[0].toUpperCase() + w.slice(1).toLowerCase())
+    if (canon !== n) out.push(`${canon}: ${v}`)
+  }
+  return out
 }
 
 function treeHas(tx: Transaction, want: Set<number>, depth: number): boolean {

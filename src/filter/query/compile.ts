@@ -20,6 +20,9 @@ type GroupTest = (group: LeveledTx[]) => boolean
 export interface QueryOptions {
   /** -C: caseless regexes and string comparisons. */
   caseless: boolean
+  /** Compare floats truncated to three decimals, as varnishlog 7.1 did (varnish-cache #4088). Not an option of
+   *  the tool: the tests use it to show that this is our only difference from 7.1. */
+  floats71?: boolean
 }
 
 /** Compiles one query (`-q`); several are ORed by the caller. Throws QueryError. */
@@ -51,6 +54,13 @@ function compileExpr(e: Expr, query: string, opts: QueryOptions): GroupTest {
     case 'exists':
       return recordTest(e.lhs, () => true)
     case 'num': {
+      if (e.float && opts.floats71 === true) {
+        const cmp = numCompare(e.op, trunc3(e.value))
+        return recordTest(e.lhs, (v) => {
+          const n = readFloat(v)
+          return n !== null && cmp(trunc3(n))
+        })
+      }
       const cmp = numCompare(e.op, e.value)
       const read = e.float ? readFloat : readInt
       return recordTest(e.lhs, (v) => {
@@ -93,7 +103,7 @@ function recordTest(lhs: Lhs, pass: (value: string) => boolean): GroupTest {
       const t = tx.tags
       for (let i = 0; i < t.length; i++) {
         if (!tags.has(t[i])) continue
-        const v = value(tx.data[i], prefix, lhs.field)
+        const v = value(UNSAFE.has(t[i]) ? rawData(tx.data[i]) : tx.data[i], prefix, lhs.field)
         if (v !== null && pass(v)) return true
       }
     }
@@ -101,8 +111,20 @@ function recordTest(lhs: Lhs, pass: (value: string) => boolean): GroupTest {
   }
 }
 
+/** Tags varnishlog prints quoted and %xx-escaped ("unsafe" in vsl_tags.h); a query sees their raw bytes, as a C
+ *  string (up to the first NUL). */
+const UNSAFE = new Set(['HttpGarbage', 'Debug', 'Hash'])
+
+function rawData(d: string): string {
+  const inner = d.length >= 2 && d.startsWith('"') && d.endsWith('"') ? d.slice(1, -1) : d
+  const raw = inner.replace(/%([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
+  const nul = raw.indexOf('\0')
+  return nul < 0 ? raw : raw.slice(0, nul)
+}
+
 /** The part of a record's data a test looks at: after `prefix:` (and spaces), then the n-th whitespace-separated
- *  field; null when the prefix does not match or the field is missing. */
+ *  field (a field that starts with `"` runs to the closing quote, which is dropped, as in vsl_query.c); null when
+ *  the prefix does not match or the field is missing. */
 function value(d: string, prefix: string | null, field: number): string | null {
   let b = 0
   if (prefix !== null) {
@@ -113,10 +135,21 @@ function value(d: string, prefix: string | null, field: number): string | null {
   }
   if (field === 0) return b === 0 ? d : d.slice(b)
   let e = b
+  let quoted = false
   for (let i = 0; i < field; i++) {
-    b = e
+    b = quoted ? e + 1 : e
     while (b < d.length && isSpace(d.charCodeAt(b))) b++
     if (b >= d.length) return null
+    quoted = false
+    if (d.charCodeAt(b) === 34 /* " */) {
+      const close = d.indexOf('"', b + 1)
+      if (close > 0) {
+        quoted = true
+        b++
+        e = close
+        continue
+      }
+    }
     e = b
     while (e < d.length && !isSpace(d.charCodeAt(e))) e++
   }
@@ -127,9 +160,10 @@ function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13)
 }
 
-const INT_PREFIX = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)(?=$|\s)/
+const INT_PREFIX = /^\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)(?:\.[0-9]*)?(?=$|\s)/
 
-/** An integer operand: the value must be an integer up to its end or a space (C's strtoll, base 0). */
+/** Against an integer: the value's first word as C's strtoll reads it (base 0), a fraction truncated
+ *  (`Timestamp:Resp[2] > 0` is "one second or more"); anything else there means no match. */
 function readInt(v: string): number | null {
   const m = INT_PREFIX.exec(v)
   if (m === null) return null
@@ -138,11 +172,17 @@ function readInt(v: string): number | null {
   return m[1] === '-' ? -n : n
 }
 
-/** A float operand: the whole value must be a number. */
+/** Against a float: the value's first word must be a number. Compared exactly — varnishlog 7.1 compared floats
+ *  truncated to three decimals (varnish-cache #4088, fixed since); we follow the fix. */
 function readFloat(v: string): number | null {
-  if (v.trim() === '') return null
-  const n = Number(v)
+  const m = /^\s*(\S+)/.exec(v)
+  if (m === null) return null
+  const n = Number(m[1])
   return Number.isNaN(n) ? null : n
+}
+
+function trunc3(n: number): number {
+  return Math.trunc(n * 1000) / 1000
 }
 
 function numCompare(op: NumOp, rhs: number): (lhs: number) => boolean {

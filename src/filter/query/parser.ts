@@ -112,7 +112,7 @@ class Parser {
     if (this.t().kind === '(') {
       const open = this.next()
       const e = this.exprOr()
-      if (this.t().kind !== ')') this.fail(`expected ')' to close the '(' at column ${open.offset + 1}`)
+      if (this.t().kind !== ')') this.fail(`expected ')' (to close the '(' at column ${open.offset + 1})`)
       this.next()
       return e
     }
