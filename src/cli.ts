@@ -3,7 +3,7 @@
 // User mistakes print `vlogdump: <what went wrong>` and exit 2, without a stack trace. A closed stdout pipe
 // (`| head`) ends the run quietly with 0, like grep. Ctrl-C prints what is decided and exits 130.
 
-import { createReadStream, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { parseArgs } from './args.js'
 import { UsageError, VlogdumpError } from './errors.js'
 import { colorEnabled } from './render/palette.js'
@@ -31,7 +31,7 @@ async function main(): Promise<number> {
   const names = opts.files.length === 0 ? ['-'] : opts.files
   const inputs: Input[] = names.map((name) => ({
     name,
-    open: () => (name === '-' ? process.stdin : createReadStream(name)),
+    ...(name === '-' ? { open: () => process.stdin } : { path: name }),
   }))
   const controller = new AbortController()
   let signals = 0

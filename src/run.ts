@@ -2,14 +2,13 @@
 // render → output. The only async boundary is per chunk (reading, and waiting for stdout to drain); everything
 // per line is synchronous. Inputs are read in order, and groups never span files.
 
-import { Readable, pipeline } from 'node:stream'
-import type { Writable } from 'node:stream'
-import { createGunzip } from 'node:zlib'
+import type { Readable, Writable } from 'node:stream'
 import type { Options } from './args.js'
 import { compileFilter } from './filter/filter.js'
+import { chunksOf, type Input } from './input.js'
 import { Grouper, type LineCounts } from './group/grouper.js'
-import { LayoutSniffer } from './parse/layout.js'
-import { parseLine } from './parse/line.js'
+import { LayoutSniffer, SniffingSink } from './parse/layout.js'
+import { scanLine, type LineSink } from './parse/line.js'
 import { LineSplitter } from './parse/lines.js'
 import { compileCompact } from './render/compact.js'
 import { renderJson } from './render/json.js'
@@ -17,11 +16,7 @@ import { createPalette } from './render/palette.js'
 import { buildRecord } from './vsl/record.js'
 import type { ClientRecord, IncompleteReason, Transaction } from './vsl/types.js'
 
-export interface Input {
-  /** Shown in messages: the path, or `-` for stdin. */
-  name: string
-  open(): Readable
-}
+export type { Input } from './input.js'
 
 export interface Io {
   inputs: Input[]
@@ -114,20 +109,22 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
 
   const sniffer = new LayoutSniffer()
   const format = opts.inputFormat
+  // The sniffer watches the first lines of each input; after that lines go straight to the grouper (unless a
+  // forced --input-format must turn lines away).
+  const SNIFF_LINES = 10000
   for (const input of io.inputs) {
     if (stopped || interrupted) break
     const grouper = new Grouper({ maxPending: opts.maxPending, timeout: opts.timeout }, emit)
-    const splitter = new LineSplitter((line) => {
-      stats.lines++
-      const p = parseLine(line)
-      if (p.kind === 'header' || !sniffer.sawRecord) sniffer.observe(p)
-      if (format !== 'auto' && LayoutSniffer.rejects(format, p)) stats.rejected++
-      else grouper.push(p)
+    const sniffing = new SniffingSink(grouper, sniffer, format)
+    let sink: LineSink = sniffing
+    let inputLines = 0
+    const splitter = new LineSplitter((buf, start, end) => {
+      if (++inputLines === SNIFF_LINES && format === 'auto') sink = grouper
+      scanLine(buf, start, end, sink)
     })
     try {
-      current = input.open()
-      for await (const chunk of decompressed(current)) {
-        splitter.push(chunk as Buffer)
+      for await (const chunk of chunksOf(input, (s) => (current = s))) {
+        splitter.push(chunk)
         await flushOut()
         if (stopped || interrupted) break
       }
@@ -138,7 +135,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
         io.stderr.write(`vlogdump: ${describeReadError(input.name, err)}\n`)
       }
     } finally {
-      current?.destroy()
+      ;(current as Readable | null)?.destroy()
       current = null
     }
     // At the end of an input, or after a read error, what is still pending is printed as incomplete (eof).
@@ -147,7 +144,8 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     else grouper.flush('eof')
     addCounts(stats.counts, grouper.counts)
     stats.overlong += splitter.overlong
-    stats.lines += splitter.overlong
+    stats.lines += inputLines + splitter.overlong
+    stats.rejected += sniffing.rejected
     await flushOut()
   }
   io.signal?.removeEventListener('abort', onAbort)
@@ -159,37 +157,6 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   if (interrupted) return EXIT_INTERRUPTED
   if (stopped) return EXIT_MATCH
   return stats.shown > 0 ? EXIT_MATCH : EXIT_NO_MATCH
-}
-
-/** Chunks of the input, gunzipped when it starts with the gzip magic bytes (files and stdin alike). */
-async function* decompressed(src: Readable): AsyncGenerator<Buffer> {
-  const it = src[Symbol.asyncIterator]() as AsyncIterator<Buffer>
-  let head: Buffer = Buffer.alloc(0)
-  while (head.length < 2) {
-    const r = await it.next()
-    if (r.done) break
-    head = head.length === 0 ? r.value : Buffer.concat([head, r.value])
-  }
-  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
-    const gz = pipeline(Readable.from(rest(head, it), { objectMode: false }), createGunzip(), () => {})
-    for await (const c of gz) yield c as Buffer
-    return
-  }
-  if (head.length > 0) yield head
-  for (;;) {
-    const r = await it.next()
-    if (r.done) return
-    yield r.value
-  }
-}
-
-async function* rest(head: Buffer, it: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
-  yield head
-  for (;;) {
-    const r = await it.next()
-    if (r.done) return
-    yield r.value
-  }
 }
 
 function drained(w: Writable): Promise<void> {

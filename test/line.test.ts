@@ -66,7 +66,7 @@ describe('parseLine', () => {
 describe('LineSplitter', () => {
   const split = (chunks: string[], max?: number): { lines: string[]; overlong: number } => {
     const lines: string[] = []
-    const s = new LineSplitter((l) => lines.push(l), max)
+    const s = new LineSplitter((b, st, e) => lines.push(b.toString('latin1', st, e)), max)
     for (const c of chunks) s.push(Buffer.from(c, 'latin1'))
     s.end()
     return { lines, overlong: s.overlong }

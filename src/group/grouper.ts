@@ -4,7 +4,8 @@
 // emitted as soon as its root and everything it links to have ended. Memory is bounded by maxPending (oldest
 // evicted first) and by a timeout in log time; whatever is evicted or left at the end is emitted, marked.
 
-import type { IncompleteReason, ParsedLine, Transaction, TxType } from '../vsl/types.js'
+import type { LineSink } from '../parse/line.js'
+import type { IncompleteReason, OtherLine, ParsedLine, Transaction, TxType } from '../vsl/types.js'
 
 export interface GrouperOptions {
   /** Most transactions kept waiting at once (-L). */
@@ -36,7 +37,7 @@ interface Session {
 
 const MAX_DEPTH = 256
 
-export class Grouper {
+export class Grouper implements LineSink {
   readonly counts: LineCounts = { tx: 0, session: 0, nontx: 0, blank: 0, noise: 0, bad: 0 }
   /** Transactions begun but not yet emitted, oldest first (Map keeps insertion order). */
   private readonly pending = new Map<number, Transaction>()
@@ -63,14 +64,15 @@ export class Grouper {
     return this.pending.size
   }
 
+  /** A parsed line as an object (tests and tools; the pipeline calls the LineSink methods directly). */
   push(p: ParsedLine): void {
-    switch (p.kind) {
-      case 'record':
-        this.record(p.vxid, p.tag, p.data)
-        return
-      case 'header':
-        this.header(p.vxid, p.type)
-        return
+    if (p.kind === 'record') this.record(p.level, p.vxid, p.tag, p.data)
+    else if (p.kind === 'header') this.header(p.level, p.vxid, p.type)
+    else this.other(p.kind, p.text)
+  }
+
+  other(kind: OtherLine['kind'], text: string): void {
+    switch (kind) {
       case 'blank':
         this.counts.blank++
         this.lastTx = null
@@ -80,7 +82,7 @@ export class Grouper {
         this.counts.noise++
         return
       case 'text':
-        this.continuation(p.text)
+        this.continuation(text)
         return
     }
   }
@@ -95,7 +97,7 @@ export class Grouper {
     this.lastTx = null
   }
 
-  private header(vxid: number, type: TxType): void {
+  header(_level: number, vxid: number, type: TxType): void {
     this.lastTx = null
     this.current = null
     this.currentSession = null
@@ -125,7 +127,7 @@ export class Grouper {
     this.current = tx
   }
 
-  private record(vxid: number, tag: string, data: string): void {
+  record(_level: number, vxid: number, tag: string, data: string): void {
     let tx: Transaction | null | undefined
     if (vxid < 0 || (this.current !== null && vxid === this.current.vxid)) {
       tx = this.current

@@ -1,5 +1,7 @@
-// Owns the text layouts of varnishlog 4–7: one line in, a LogRecord, a TxHeader or an OtherLine out. Total: it
-// never throws, whatever the line. Uses charCodeAt/indexOf/slice only (no split, no regex) on the hot path.
+// Owns the text layouts of varnishlog 4–7: the bytes of one line in, a record, a group header or another line out,
+// handed to a LineSink (no object per line on the hot path; `parseLine` wraps it for tests and tools). Total: it
+// never throws, whatever the bytes. Works on the Buffer directly: tag names are interned (the same string object
+// for every `ReqHeader`), and only the record's data becomes a new string.
 //
 //   grouped (-g vxid|request|session):  "*   << Request  >> 5         "      "-   ReqURL         /x"
 //   grouped with -v:                    "*              << Request  >>   5"  "-            5 ReqURL         c /x"
@@ -9,6 +11,15 @@
 
 import type { OtherLine, ParsedLine, TxType } from '../vsl/types.js'
 
+export interface LineSink {
+  /** A log record; vxid -1 when the layout does not print it (grouped, terse). Level 0 in the raw layout. */
+  record(level: number, vxid: number, tag: string, data: string): void
+  header(level: number, vxid: number, type: TxType): void
+  /** A line that is not a log line: blank, varnishlog's own message (noise), or text that may continue the record
+   *  before it. */
+  other(kind: OtherLine['kind'], text: string): void
+}
+
 const TAG_WIDTH = 14
 const SPACE = 32
 const STAR = 42
@@ -16,166 +27,189 @@ const DASH = 45
 const LT = 60
 const GT = 62
 
-const BLANK: OtherLine = Object.freeze({ kind: 'blank', text: '' }) as OtherLine
+declare module 'node:buffer' {
+  interface Buffer {
+    /** What toString('latin1', start, end) calls after checking its arguments; ours are checked already. */
+    latin1Slice(start: number, end: number): string
+  }
+}
 
-export function parseLine(line: string): ParsedLine {
-  const len = line.length
-  if (len === 0) return BLANK
-  const c0 = line.charCodeAt(0)
-  if (c0 === DASH) return parseGroupedRecord(line, len)
-  if (c0 === SPACE || (c0 >= 48 && c0 <= 57)) return parseRawRecord(line, len)
-  if (c0 === STAR) return parseHeader(line, len)
-  return other(line)
+/** Interned tag names, keyed by their length and a few of their bytes (unique over all VSL tags, verified on
+ *  every hit). Bounded, so garbage input cannot grow it. */
+const tagCache = new Map<number, string>()
+const TAG_CACHE_MAX = 1024
+
+function tagString(buf: Buffer, s: number, e: number): string {
+  const n = e - s
+  if (n < 3) return buf.latin1Slice(s, e)
+  const key = n | (buf[s + 1] << 5) ^ (buf[e - 1] << 10) ^ (buf[s + (n >> 1)] << 15) ^ (buf[e - 3] << 20) ^ (buf[s + 2] << 25)
+  const t = tagCache.get(key)
+  if (t !== undefined && t.length === n) {
+    let i = 0
+    while (i < n && t.charCodeAt(i) === buf[s + i]) i++
+    if (i === n) return t
+  }
+  const str = buf.latin1Slice(s, e)
+  if (t === undefined && tagCache.size < TAG_CACHE_MAX) tagCache.set(key, str)
+  return str
+}
+
+/** Parses the line buf[start, end) (no line end) and hands it to the sink. */
+export function scanLine(buf: Buffer, start: number, end: number, sink: LineSink): void {
+  if (end <= start) {
+    sink.other('blank', '')
+    return
+  }
+  const c0 = buf[start]
+  if (c0 === DASH) {
+    if (groupedRecord(buf, start, end, sink)) return
+  } else if (c0 === SPACE || (c0 >= 48 && c0 <= 57)) {
+    if (rawRecord(buf, start, end, sink)) return
+  } else if (c0 === STAR) {
+    if (header(buf, start, end, sink)) return
+  }
+  other(buf, start, end, sink)
 }
 
 /** `-   Tag  data`, `--  Tag  data`, `-4- Tag  data`, or with -v `-     12 Tag  c data`. */
-function parseGroupedRecord(line: string, len: number): ParsedLine {
-  let i = 1
+function groupedRecord(buf: Buffer, start: number, end: number, sink: LineSink): boolean {
+  let i = start + 1
   let level = 1
-  let c = line.charCodeAt(1)
+  let c = buf[i]
   if (c === DASH) {
     level = 2
-    i = 2
-    if (line.charCodeAt(2) === DASH) {
+    i++
+    if (buf[i] === DASH) {
       level = 3
-      i = 3
+      i++
     }
   } else if (c >= 48 && c <= 57) {
     // -4- and deeper
     let n = 0
-    while (i < len && (c = line.charCodeAt(i)) >= 48 && c <= 57) {
+    while (i < end && (c = buf[i]) >= 48 && c <= 57) {
       n = n * 10 + (c - 48)
       i++
     }
-    if (line.charCodeAt(i) !== DASH) return other(line)
+    if (buf[i] !== DASH) return false
     level = n
     i++
   }
-  if (line.charCodeAt(i) !== SPACE) return other(line)
-  while (i < len && line.charCodeAt(i) === SPACE) i++
-  c = line.charCodeAt(i)
+  if (i >= end || buf[i] !== SPACE) return false
+  while (i < end && buf[i] === SPACE) i++
+  c = buf[i]
   if (c >= 48 && c <= 57) {
     // -v: vxid, tag, side marker, data
     let vxid = 0
-    while (i < len && (c = line.charCodeAt(i)) >= 48 && c <= 57) {
+    while (i < end && (c = buf[i]) >= 48 && c <= 57) {
       vxid = vxid * 10 + (c - 48)
       i++
     }
-    if (line.charCodeAt(i) !== SPACE) return other(line)
-    return tagWithSide(line, len, i + 1, level, vxid)
+    if (i >= end || buf[i] !== SPACE) return false
+    return tagWithSide(buf, end, i + 1, level, vxid, sink)
   }
   const tagStart = i
-  const tagEnd = tagEndAt(line, len, tagStart)
-  if (tagEnd < 0) return other(line)
+  const tagEnd = tagEndAt(buf, end, tagStart)
+  if (tagEnd < 0) return false
   const dataStart = Math.max(tagEnd, tagStart + TAG_WIDTH) + 1
-  return {
-    kind: 'record',
-    level,
-    vxid: -1,
-    tag: line.slice(tagStart, tagEnd),
-    data: dataStart < len ? line.slice(dataStart) : '',
-  }
+  sink.record(level, -1, tagString(buf, tagStart, tagEnd), dataStart < end ? buf.latin1Slice(dataStart, end) : '')
+  return true
 }
 
 /** `%10u %-14s %c %s`: the raw layout. */
-function parseRawRecord(line: string, len: number): ParsedLine {
-  let i = 0
-  while (i < len && line.charCodeAt(i) === SPACE) i++
-  let c = line.charCodeAt(i)
-  if (!(c >= 48 && c <= 57)) return other(line)
+function rawRecord(buf: Buffer, start: number, end: number, sink: LineSink): boolean {
+  let i = start
+  while (i < end && buf[i] === SPACE) i++
+  let c = buf[i]
+  if (i >= end || !(c >= 48 && c <= 57)) return false
   let vxid = 0
-  while (i < len && (c = line.charCodeAt(i)) >= 48 && c <= 57) {
+  while (i < end && (c = buf[i]) >= 48 && c <= 57) {
     vxid = vxid * 10 + (c - 48)
     i++
   }
-  if (line.charCodeAt(i) !== SPACE) return other(line)
-  return tagWithSide(line, len, i + 1, 0, vxid)
+  if (i >= end || buf[i] !== SPACE) return false
+  return tagWithSide(buf, end, i + 1, 0, vxid, sink)
 }
 
 /** Parses `Tag<pad> c data` from `start` (the tag's first column). */
-function tagWithSide(line: string, len: number, start: number, level: number, vxid: number): ParsedLine {
-  const tagEnd = tagEndAt(line, len, start)
-  if (tagEnd < 0) return other(line)
+function tagWithSide(buf: Buffer, end: number, start: number, level: number, vxid: number, sink: LineSink): boolean {
+  const tagEnd = tagEndAt(buf, end, start)
+  if (tagEnd < 0) return false
   let side = Math.max(tagEnd, start + TAG_WIDTH) + 1
-  if (!isSideAt(line, len, side)) {
+  if (!isSideAt(buf, end, side)) {
     // Tolerate other padding (hand-edited or re-spaced text): the first non-space after the tag.
     side = tagEnd
-    while (side < len && line.charCodeAt(side) === SPACE) side++
-    if (!isSideAt(line, len, side)) return other(line)
+    while (side < end && buf[side] === SPACE) side++
+    if (!isSideAt(buf, end, side)) return false
   }
-  return {
-    kind: 'record',
-    level,
-    vxid,
-    tag: line.slice(start, tagEnd),
-    data: side + 2 < len ? line.slice(side + 2) : '',
-  }
+  sink.record(level, vxid, tagString(buf, start, tagEnd), side + 2 < end ? buf.latin1Slice(side + 2, end) : '')
+  return true
 }
 
 /** True for a `c`, `b` or `-` marker followed by a space or the end of the line. */
-function isSideAt(line: string, len: number, i: number): boolean {
-  if (i >= len) return false
-  const c = line.charCodeAt(i)
+function isSideAt(buf: Buffer, end: number, i: number): boolean {
+  if (i >= end) return false
+  const c = buf[i]
   if (c !== 99 && c !== 98 && c !== DASH) return false
-  return i + 1 === len || line.charCodeAt(i + 1) === SPACE
+  return i + 1 === end || buf[i + 1] === SPACE
 }
 
 /** End of a tag name (letters, digits, `_`; VSL tags start with a capital) at `i`; -1 if there is none. */
-function tagEndAt(line: string, len: number, i: number): number {
-  let c = line.charCodeAt(i)
-  if (!(c >= 65 && c <= 90)) return -1
+function tagEndAt(buf: Buffer, end: number, i: number): number {
+  let c = buf[i]
+  if (i >= end || !(c >= 65 && c <= 90)) return -1
   i++
-  while (i < len) {
-    c = line.charCodeAt(i)
+  while (i < end) {
+    c = buf[i]
     if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95) i++
     else break
   }
-  if (i < len && c !== SPACE) return -1
+  if (i < end && c !== SPACE) return -1
   return i
 }
 
 /** `*   << Request  >> 5`, `**  << BeReq    >> 6`, `*4* << BeReq >> 9`, `*    << Session  >>   4`. */
-function parseHeader(line: string, len: number): ParsedLine {
-  let i = 1
+function header(buf: Buffer, start: number, end: number, sink: LineSink): boolean {
+  let i = start + 1
   let level = 1
-  let c = line.charCodeAt(1)
+  let c = buf[i]
   if (c === STAR) {
     level = 2
-    i = 2
-    if (line.charCodeAt(2) === STAR) {
+    i++
+    if (buf[i] === STAR) {
       level = 3
-      i = 3
+      i++
     }
   } else if (c >= 48 && c <= 57) {
     let n = 0
-    while (i < len && (c = line.charCodeAt(i)) >= 48 && c <= 57) {
+    while (i < end && (c = buf[i]) >= 48 && c <= 57) {
       n = n * 10 + (c - 48)
       i++
     }
-    if (line.charCodeAt(i) !== STAR) return other(line)
+    if (buf[i] !== STAR) return false
     level = n
     i++
   }
-  while (i < len && line.charCodeAt(i) === SPACE) i++
-  if (line.charCodeAt(i) !== LT || line.charCodeAt(i + 1) !== LT) return other(line)
+  while (i < end && buf[i] === SPACE) i++
+  if (i + 1 >= end || buf[i] !== LT || buf[i + 1] !== LT) return false
   i += 2
-  while (i < len && line.charCodeAt(i) === SPACE) i++
+  while (i < end && buf[i] === SPACE) i++
   const typeStart = i
-  while (i < len && line.charCodeAt(i) !== SPACE) i++
-  const type = headerType(line.slice(typeStart, i))
-  if (type === undefined) return other(line)
-  while (i < len && line.charCodeAt(i) === SPACE) i++
-  if (line.charCodeAt(i) !== GT || line.charCodeAt(i + 1) !== GT) return other(line)
+  while (i < end && buf[i] !== SPACE) i++
+  const type = headerType(buf.latin1Slice(typeStart, i))
+  if (type === undefined) return false
+  while (i < end && buf[i] === SPACE) i++
+  if (i + 1 >= end || buf[i] !== GT || buf[i + 1] !== GT) return false
   i += 2
-  while (i < len && line.charCodeAt(i) === SPACE) i++
+  while (i < end && buf[i] === SPACE) i++
   let vxid = 0
   const digits = i
-  while (i < len && (c = line.charCodeAt(i)) >= 48 && c <= 57) {
+  while (i < end && (c = buf[i]) >= 48 && c <= 57) {
     vxid = vxid * 10 + (c - 48)
     i++
   }
-  if (i === digits) return other(line)
-  return { kind: 'header', level, vxid, type }
+  if (i === digits) return false
+  sink.header(level, vxid, type)
+  return true
 }
 
 function headerType(word: string): TxType | undefined {
@@ -193,17 +227,43 @@ function headerType(word: string): TxType | undefined {
   }
 }
 
-/** varnishlog's own messages on its output (`Log overrun`, `Log reacquired`, `Log abandoned`) are noise; any other
- *  text may be the continuation of a record whose data held a newline. */
-function other(line: string): OtherLine {
-  if (line.startsWith('Log ') && /^Log (overrun|reacquired|abandoned)/.test(line)) return { kind: 'noise', text: line }
+/** varnishlog's own messages on its output (`Log overrun`, `Log reacquired`, `Log abandoned`) are noise; a line
+ *  of spaces is blank; any other text may be the continuation of a record whose data held a newline. */
+function other(buf: Buffer, start: number, end: number, sink: LineSink): void {
   let allSpace = true
-  for (let i = 0; i < line.length; i++) {
-    if (line.charCodeAt(i) !== SPACE && line.charCodeAt(i) !== 9) {
+  for (let i = start; i < end; i++) {
+    if (buf[i] !== SPACE && buf[i] !== 9) {
       allSpace = false
       break
     }
   }
-  if (allSpace) return BLANK
-  return { kind: 'text', text: line }
+  if (allSpace) {
+    sink.other('blank', '')
+    return
+  }
+  const line = buf.latin1Slice(start, end)
+  if (line.startsWith('Log ') && /^Log (overrun|reacquired|abandoned)/.test(line)) sink.other('noise', line)
+  else sink.other('text', line)
+}
+
+/** Collects what scanLine reports as a ParsedLine object. */
+class Collector implements LineSink {
+  last: ParsedLine = { kind: 'blank', text: '' }
+  record(level: number, vxid: number, tag: string, data: string): void {
+    this.last = { kind: 'record', level, vxid, tag, data }
+  }
+  header(level: number, vxid: number, type: TxType): void {
+    this.last = { kind: 'header', level, vxid, type }
+  }
+  other(kind: OtherLine['kind'], text: string): void {
+    this.last = { kind, text }
+  }
+}
+
+/** One line of text (latin1: one char per byte) as a ParsedLine. For tests and tools; the pipeline uses scanLine. */
+export function parseLine(line: string): ParsedLine {
+  const c = new Collector()
+  const buf = Buffer.from(line, 'latin1')
+  scanLine(buf, 0, buf.length, c)
+  return c.last
 }

@@ -1,0 +1,515 @@
+// Owns `npm run bench`: generated inputs × scenarios in, one aligned table on stdout and bench/results/*.json out.
+// Each scenario spawns the built CLI as a user would (stdout to /dev/null) and takes the median wall time of several
+// runs; peak RSS is the kernel's (GNU time's %M, else VmHWM polled from /proc). Records come from --summary.
+// Every run is checked: lines and records as the generator expects, and (inputs where all transactions end) as many
+// records shown as the same scenario shows on the one-repetition fixture, times the repetitions.
+//
+//   npm run bench -- [--size 1G] [--runs 3] [--quick] [--clean]
+//
+// --quick: 200M inputs, one run, no 4× memory check. --clean: delete the generated inputs at the end.
+
+import { spawn, spawnSync } from 'node:child_process'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { DATA_DIR, INPUTS, REPO, ensureInput, parseSize, type GenMeta } from './gen.js'
+
+const CLI = join(REPO, 'dist', 'src', 'cli.js')
+const RESULTS_DIR = join(REPO, 'bench', 'results')
+
+// ---------------------------------------------------------------------------------------------------------------
+// The tables to extend.
+
+/** A vlogdump invocation measured on every input. A scenario whose option the CLI does not know yet (exit 2 with
+ *  "Unknown argument") is skipped and listed as such. `--summary` is always added. */
+interface Scenario {
+  name: string
+  args: string[]
+  /** Inputs this scenario runs on (default: all of MATRIX_INPUTS). */
+  inputs?: string[]
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'compact', args: [] },
+  { name: 'json', args: ['--json'] },
+  { name: 'misses-slow', args: ['--misses', '--slow', '200'] },
+  { name: 'query', args: ['-q', 'RespStatus >= 500 or ReqURL ~ "^/api/"'] },
+  // To come; listed now so it runs as soon as the CLI accepts it:
+  { name: 'stats-only', args: ['--stats-only'] },
+]
+
+/** Commands that only read the same file: what the disk and the page cache allow. */
+const BASELINES: { name: string; cmd: (file: string) => string[] }[] = [
+  { name: 'wc -l', cmd: (f) => ['wc', '-l', f] },
+  { name: 'cat', cmd: (f) => ['cat', f] },
+]
+
+/** Inputs of the throughput matrix (names from gen.ts INPUTS). */
+const MATRIX_INPUTS = ['vxid', 'raw', 'raw-unfinished']
+
+/** Memory checks: peak RSS must not grow with the input (×4), and must stay bounded by -L with unfinished input. */
+const MEMORY_CHECKS: { input: string; sizeFactor: number; args: string[]; label: string }[] = [
+  { input: 'vxid', sizeFactor: 4, args: [], label: 'compact' },
+  { input: 'raw-unfinished', sizeFactor: 1, args: ['-L', '1000'], label: '-L 1000' },
+  { input: 'raw-unfinished', sizeFactor: 1, args: ['-L', '10000'], label: '-L 10000' },
+]
+
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Config {
+  size: string
+  runs: number
+  quick: boolean
+  clean: boolean
+}
+
+function parseConfig(argv: string[]): Config {
+  const c: Config = { size: '1G', runs: 3, quick: false, clean: false }
+  let sizeGiven = false
+  let runsGiven = false
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]
+    const value = (): string => {
+      const v = argv[++i]
+      if (v === undefined) usage(`${a} needs a value`)
+      return v
+    }
+    if (a === '--size') {
+      c.size = value().toUpperCase()
+      parseSize(c.size)
+      sizeGiven = true
+    } else if (a === '--runs') {
+      c.runs = Number(value())
+      if (!Number.isInteger(c.runs) || c.runs < 1) usage('--runs: expected a whole number of at least 1')
+      runsGiven = true
+    } else if (a === '--quick') c.quick = true
+    else if (a === '--clean') c.clean = true
+    else usage(`unknown option ${a}`)
+  }
+  if (c.quick) {
+    if (!sizeGiven) c.size = '200M'
+    if (!runsGiven) c.runs = 1
+  }
+  return c
+}
+
+function usage(msg: string): never {
+  process.stderr.write(`bench: ${msg}\nusage: npm run bench -- [--size 1G|4G|200M] [--runs 3] [--quick] [--clean]\n`)
+  process.exit(2)
+}
+
+/** `1G` × 4 → `4G`. */
+function scaleSize(size: string, factor: number): string {
+  const m = /^([0-9.]+)([KMGT]?)$/.exec(size)
+  if (m === null) return String(parseSize(size) * factor)
+  return `${+m[1] * factor}${m[2]}`
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measuring one process.
+
+interface Measure {
+  seconds: number
+  /** Peak resident set size in KiB, as the kernel counted it. */
+  rssKiB: number | null
+  code: number
+  stderr: string
+}
+
+const GNU_TIME = '/usr/bin/time'
+const HAVE_GNU_TIME = (() => {
+  if (!existsSync(GNU_TIME)) return false
+  const tmp = join(DATA_DIR, '.time-probe')
+  mkdirSync(DATA_DIR, { recursive: true })
+  const r = spawnSync(GNU_TIME, ['-f', '%M', '-o', tmp, 'true'])
+  const ok = r.status === 0 && existsSync(tmp) && /^[0-9]+\s*$/.test(readFileSync(tmp, 'utf8'))
+  rmSync(tmp, { force: true })
+  return ok
+})()
+
+/** Runs `cmd` with stdout to /dev/null, stderr captured; wall time from spawn to exit. */
+function measure(cmd: string[]): Promise<Measure> {
+  const devnull = openSync('/dev/null', 'w')
+  const timeFile = join(DATA_DIR, `.time-${process.pid}`)
+  const argv = HAVE_GNU_TIME ? [GNU_TIME, '-f', '%M', '-o', timeFile, ...cmd] : cmd
+  const t0 = process.hrtime.bigint()
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', devnull, 'pipe'] })
+  closeSync(devnull)
+  let stderr = ''
+  child.stderr!.setEncoding('utf8')
+  child.stderr!.on('data', (s: string) => {
+    if (stderr.length < 1 << 16) stderr += s
+  })
+  // Fallback: the high-water mark from /proc while the process lives (the last poll before exit wins).
+  let hwm: number | null = null
+  const poll = HAVE_GNU_TIME
+    ? null
+    : setInterval(() => {
+        try {
+          const m = /VmHWM:\s+([0-9]+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
+          if (m !== null) hwm = Math.max(hwm ?? 0, +m[1])
+        } catch {
+          // gone
+        }
+      }, 10)
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code) => {
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+      if (poll !== null) clearInterval(poll)
+      let rssKiB = hwm
+      if (HAVE_GNU_TIME) {
+        const text = existsSync(timeFile) ? readFileSync(timeFile, 'utf8') : ''
+        rmSync(timeFile, { force: true })
+        // GNU time prints "Command exited with non-zero status N" before the format.
+        const m = /([0-9]+)\s*$/.exec(text)
+        rssKiB = m === null ? null : +m[1]
+      }
+      resolve({ seconds, rssKiB, code: code ?? -1, stderr })
+    })
+  })
+}
+
+async function repeat(cmd: string[], runs: number): Promise<Measure[]> {
+  const all: Measure[] = []
+  for (let i = 0; i < runs; i++) all.push(await measure(cmd))
+  return all
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// What vlogdump says about a run.
+
+interface Summary {
+  lines: number
+  records: number
+  shown: number
+  incomplete: number
+  reasons: string
+}
+
+/** `vlogdump: 26605 lines, 300 records (300 shown, 2 incomplete: 1 eof, 1 timeout, 3 backend-only), …` */
+function parseSummary(stderr: string): Summary | null {
+  const m = /([0-9]+) lines, ([0-9]+) records \(([0-9]+) shown, ([0-9]+) incomplete(?:: ([0-9]+ [a-z]+(?:, [0-9]+ [a-z]+)*))?/.exec(stderr)
+  if (m === null) return null
+  return { lines: +m[1], records: +m[2], shown: +m[3], incomplete: +m[4], reasons: m[5] ?? '' }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Results.
+
+interface Row {
+  section: 'throughput' | 'baseline' | 'memory' | 'startup'
+  input: string
+  scenario: string
+  bytes: number | null
+  runs: number
+  /** Median wall time of the runs. */
+  seconds: number | null
+  allSeconds: number[]
+  mbPerSec: number | null
+  records: number | null
+  shown: number | null
+  recordsPerSec: number | null
+  incomplete: number | null
+  incompleteReasons: string
+  /** Largest peak RSS over the runs, in MiB. */
+  peakRssMiB: number | null
+  /** ok, MISMATCH (with what was expected), skipped (why), or an error. */
+  check: string
+  note?: string
+}
+
+/** What a row checks: lines, records, and incomplete records as the generator expects (`all`), or lines and records
+ *  only (`records`: options such as -L change which records end up incomplete, not how many). */
+type Check = 'all' | 'records'
+
+/** `shownPerRep`: records the scenario shows on the one-repetition fixture (null: not comparable, unfinished input). */
+function checkOf(s: Summary | null, meta: GenMeta, shownPerRep: number | null, code: number, stderr: string, check: Check): string {
+  // 1 is "nothing matched": a result, which the shown check judges.
+  if (code !== 0 && code !== 1) return `exit ${code}: ${stderr.trim().split('\n')[0]?.slice(0, 80) ?? ''}`
+  if (s === null) return 'no --summary line'
+  const problems: string[] = []
+  if (s.lines !== meta.lines) problems.push(`lines ${s.lines} != ${meta.lines}`)
+  if (s.records !== meta.expect.records) problems.push(`records ${s.records} != ${meta.expect.records}`)
+  if (check === 'all' && s.incomplete !== meta.expect.incomplete) problems.push(`incomplete ${s.incomplete} != ${meta.expect.incomplete}`)
+  if (shownPerRep !== null && s.shown !== shownPerRep * meta.repetitions) {
+    problems.push(`shown ${s.shown} != ${shownPerRep} × ${meta.repetitions}`)
+  }
+  return problems.length === 0 ? 'ok' : `MISMATCH: ${problems.join(', ')}`
+}
+
+async function vlogdumpRow(
+  section: Row['section'],
+  input: string,
+  scenario: string,
+  args: string[],
+  file: string,
+  meta: GenMeta,
+  shownPerRep: number | null,
+  runs: number,
+  check: Check,
+): Promise<Row> {
+  const ms = await repeat(['node', CLI, ...args, '--summary', file], runs)
+  const bytes = statSync(file).size
+  const secs = ms.map((m) => m.seconds)
+  const med = median(secs)
+  const last = ms[ms.length - 1]
+  const s = parseSummary(last.stderr)
+  // Every run must agree, not only the last.
+  const bad = ms.find((m) => m.code !== last.code || parseSummary(m.stderr)?.shown !== s?.shown || parseSummary(m.stderr)?.records !== s?.records)
+  const rss = ms.map((m) => m.rssKiB).filter((x): x is number => x !== null)
+  return {
+    section,
+    input,
+    scenario,
+    bytes,
+    runs,
+    seconds: med,
+    allSeconds: secs,
+    mbPerSec: bytes / 1e6 / med,
+    records: s?.records ?? null,
+    shown: s?.shown ?? null,
+    recordsPerSec: s === null ? null : s.records / med,
+    incomplete: s?.incomplete ?? null,
+    incompleteReasons: s?.reasons ?? '',
+    peakRssMiB: rss.length === 0 ? null : Math.max(...rss) / 1024,
+    check: bad !== undefined && bad !== last ? checkOf(parseSummary(bad.stderr), meta, shownPerRep, bad.code, bad.stderr, check) : checkOf(s, meta, shownPerRep, last.code, last.stderr, check),
+  }
+}
+
+/** Runs a scenario once on an input's one-repetition fixture: whether the CLI knows its options, and how many
+ *  records it shows there. */
+async function probe(args: string[], fixture: string): Promise<{ ok: boolean; why: string; shown: number | null }> {
+  const m = await measure(['node', CLI, ...args, '--summary', join(REPO, fixture)])
+  if (m.code === 2 && /Unknown argument/i.test(m.stderr)) {
+    return { ok: false, why: m.stderr.trim().replace(/^vlogdump: /, ''), shown: null }
+  }
+  return { ok: true, why: '', shown: parseSummary(m.stderr)?.shown ?? null }
+}
+
+function skippedRow(input: string, scenario: string, why: string): Row {
+  return {
+    section: 'throughput',
+    input,
+    scenario,
+    bytes: null,
+    runs: 0,
+    seconds: null,
+    allSeconds: [],
+    mbPerSec: null,
+    records: null,
+    shown: null,
+    recordsPerSec: null,
+    incomplete: null,
+    incompleteReasons: '',
+    peakRssMiB: null,
+    check: `skipped (${why})`,
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The table.
+
+function fmt(x: number | null, digits: number): string {
+  if (x === null) return '-'
+  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+
+function table(rows: Row[]): string {
+  const head = ['section', 'input', 'scenario', 'MB', 'runs', 'median s', 'MB/s', 'records', 'records/s', 'shown', 'incomplete', 'peak RSS MiB', 'check']
+  const right = [false, false, false, true, true, true, true, true, true, true, true, true, false]
+  const cells = rows.map((r) => [
+    r.section,
+    r.input,
+    r.scenario,
+    r.bytes === null ? '-' : fmt(r.bytes / 1e6, 0),
+    String(r.runs),
+    r.seconds === null ? '-' : r.seconds < 1 ? fmt(r.seconds * 1000, 0) + ' ms' : fmt(r.seconds, 2),
+    fmt(r.mbPerSec, 0),
+    fmt(r.records, 0),
+    fmt(r.recordsPerSec, 0),
+    fmt(r.shown, 0),
+    r.incomplete === null ? '-' : r.incomplete === 0 ? '0' : `${fmt(r.incomplete, 0)} (${r.incompleteReasons})`,
+    fmt(r.peakRssMiB, 0),
+    r.check,
+  ])
+  const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
+  const line = (c: string[]): string =>
+    c
+      .map((s, i) => (i === c.length - 1 ? s : right[i] ? s.padStart(width[i]) : s.padEnd(width[i])))
+      .join('  ')
+      .trimEnd()
+  return [line(head), line(width.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n'
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const cfg = parseConfig(process.argv.slice(2))
+  const log = (s: string): void => void process.stderr.write(s)
+  if (!existsSync(CLI)) usage(`${CLI} is missing: run npm run build first`)
+  const started = new Date()
+  const t0 = process.hrtime.bigint()
+  log(`bench: size ${cfg.size}, ${cfg.runs} run(s)${cfg.quick ? ', quick' : ''}; peak RSS from ${HAVE_GNU_TIME ? 'GNU time %M' : '/proc VmHWM polling'}\n`)
+
+  // Inputs.
+  const inputs = new Map<string, { path: string; meta: GenMeta }>()
+  const generation: { file: string; seconds: number; bytes: number }[] = []
+  const want = (input: string, size: string): { path: string; meta: GenMeta } => {
+    const key = `${input}@${size}`
+    let r = inputs.get(key)
+    if (r === undefined) {
+      const g = ensureInput(input, size, log)
+      if (g.generated) generation.push({ file: g.path, seconds: g.seconds, bytes: g.meta.bytes })
+      r = { path: g.path, meta: g.meta }
+      inputs.set(key, r)
+    }
+    return r
+  }
+  for (const name of MATRIX_INPUTS) want(name, cfg.size)
+
+  // A 10-line input, for probing options and timing start-up.
+  const tiny = join(DATA_DIR, 'tiny-10.log')
+  const fixture = readFileSync(join(REPO, INPUTS.vxid.fixture), 'latin1')
+  writeFileSync(tiny, fixture.split('\n').slice(0, 10).join('\n') + '\n', 'latin1')
+
+  const rows: Row[] = []
+
+  // Throughput: every input × (baselines, scenarios). The baselines go first and warm the page cache.
+  for (const name of MATRIX_INPUTS) {
+    const { path, meta } = want(name, cfg.size)
+    for (const b of BASELINES) {
+      log(`${name} × ${b.name} …`)
+      const ms = await repeat(b.cmd(path), cfg.runs)
+      const med = median(ms.map((m) => m.seconds))
+      const rss = ms.map((m) => m.rssKiB).filter((x): x is number => x !== null)
+      rows.push({
+        section: 'baseline',
+        input: `${name}-${cfg.size}`,
+        scenario: b.name,
+        bytes: meta.bytes,
+        runs: cfg.runs,
+        seconds: med,
+        allSeconds: ms.map((m) => m.seconds),
+        mbPerSec: meta.bytes / 1e6 / med,
+        records: null,
+        shown: null,
+        recordsPerSec: null,
+        incomplete: null,
+        incompleteReasons: '',
+        peakRssMiB: rss.length === 0 ? null : Math.max(...rss) / 1024,
+        check: ms.every((m) => m.code === 0) ? 'ok' : `exit ${ms.find((m) => m.code !== 0)?.code}`,
+      })
+      log(` ${med.toFixed(2)} s\n`)
+    }
+    for (const sc of SCENARIOS) {
+      if (sc.inputs !== undefined && !sc.inputs.includes(name)) continue
+      const p = await probe(sc.args, INPUTS[name].fixture)
+      if (!p.ok) {
+        rows.push(skippedRow(`${name}-${cfg.size}`, sc.name, p.why))
+        continue
+      }
+      // Unfinished inputs drop different transactions in each repetition: no per-repetition count to compare.
+      const perRep = meta.expect.incomplete === 0 ? p.shown : null
+      log(`${name} × ${sc.name} …`)
+      const row = await vlogdumpRow('throughput', `${name}-${cfg.size}`, sc.name, sc.args, path, meta, perRep, cfg.runs, 'all')
+      rows.push(row)
+      log(` ${row.seconds?.toFixed(2)} s, ${row.check}\n`)
+    }
+  }
+
+  // Memory.
+  const memory: Record<string, unknown> = {}
+  for (const mc of MEMORY_CHECKS) {
+    if (mc.sizeFactor !== 1 && cfg.quick) continue
+    const size = mc.sizeFactor === 1 ? cfg.size : scaleSize(cfg.size, mc.sizeFactor)
+    const { path, meta } = want(mc.input, size)
+    // Larger inputs run once: only their peak RSS is the point.
+    const runs = mc.sizeFactor === 1 ? cfg.runs : 1
+    log(`memory: ${mc.input}-${size} × ${mc.label} …`)
+    const perRep = meta.expect.incomplete === 0 ? (await probe(mc.args, INPUTS[mc.input].fixture)).shown : null
+    const row = await vlogdumpRow('memory', `${mc.input}-${size}`, mc.label, mc.args, path, meta, perRep, runs, mc.args.length === 0 ? 'all' : 'records')
+    rows.push(row)
+    log(` ${row.seconds?.toFixed(2)} s, ${row.peakRssMiB?.toFixed(0)} MiB, ${row.check}\n`)
+  }
+  const rssOf = (input: string, scenario: string): number | null =>
+    rows.find((r) => r.input === input && r.scenario === scenario && r.peakRssMiB !== null)?.peakRssMiB ?? null
+  const small = rssOf(`vxid-${cfg.size}`, 'compact')
+  const big = cfg.quick ? null : rssOf(`vxid-${scaleSize(cfg.size, 4)}`, 'compact')
+  memory.vxidPeakRssRatio4x = small !== null && big !== null ? big / small : null
+  memory.rawUnfinishedL1000MiB = rssOf(`raw-unfinished-${cfg.size}`, '-L 1000')
+  memory.rawUnfinishedL10000MiB = rssOf(`raw-unfinished-${cfg.size}`, '-L 10000')
+
+  // Start-up.
+  const startup = async (scenario: string, cmd: string[]): Promise<void> => {
+    log(`startup: ${scenario} …`)
+    const ms = await repeat(cmd, 10)
+    const rss = ms.map((m) => m.rssKiB).filter((x): x is number => x !== null)
+    const med = median(ms.map((m) => m.seconds))
+    rows.push({
+      section: scenario.startsWith('node ') ? 'baseline' : 'startup',
+      input: scenario === 'compact' ? 'tiny-10' : '-',
+      scenario,
+      bytes: null,
+      runs: 10,
+      seconds: med,
+      allSeconds: ms.map((m) => m.seconds),
+      mbPerSec: null,
+      records: null,
+      shown: null,
+      recordsPerSec: null,
+      incomplete: null,
+      incompleteReasons: '',
+      peakRssMiB: rss.length === 0 ? null : Math.max(...rss) / 1024,
+      check: ms.every((m) => m.code === 0 || m.code === 1) ? 'ok' : `exit ${ms.find((m) => m.code > 1)?.code}`,
+    })
+    log(` ${(med * 1000).toFixed(0)} ms\n`)
+  }
+  await startup('node -e 0', ['node', '-e', '0']) // what Node itself costs, for reference
+  await startup('--version', ['node', CLI, '--version'])
+  await startup('compact', ['node', CLI, tiny])
+
+  // Report.
+  let out = table(rows)
+  const ratio = memory.vxidPeakRssRatio4x as number | null
+  out += `\nmemory: peak RSS vxid ${scaleSize(cfg.size, 4)} / ${cfg.size} = ${ratio === null ? '- (skipped)' : ratio.toFixed(2)}`
+  out += `; raw-unfinished -L 1000: ${fmt(memory.rawUnfinishedL1000MiB as number | null, 0)} MiB, -L 10000: ${fmt(memory.rawUnfinishedL10000MiB as number | null, 0)} MiB\n`
+  for (const [key, { meta }] of inputs) {
+    out += `input ${key.replace('@', '-')}: ${meta.repetitions} × ${meta.fixture.split('/').pop()}, ${fmt(meta.lines, 0)} lines, expect ${fmt(meta.expect.records, 0)} records, ${fmt(meta.expect.incomplete, 0)} incomplete\n`
+  }
+  const totalSeconds = Number(process.hrtime.bigint() - t0) / 1e9
+  out += `bench took ${(totalSeconds / 60).toFixed(1)} min (MB = 10^6 bytes; sizes like 1G are 2^30)\n`
+  process.stdout.write(out)
+
+  const result = {
+    date: started.toISOString(),
+    config: cfg,
+    machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: totalmem() / 2 ** 30, node: process.version, rss: HAVE_GNU_TIME ? 'GNU time %M' : '/proc VmHWM' },
+    commit: spawnSync('git', ['rev-parse', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).stdout.trim(),
+    dirty: spawnSync('git', ['status', '--porcelain', 'src'], { cwd: REPO, encoding: 'utf8' }).stdout.trim() !== '',
+    inputs: Object.fromEntries([...inputs].map(([k, v]) => [k.replace('@', '-'), v.meta])),
+    generation,
+    rows,
+    memory,
+    totalSeconds,
+  }
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  const json = JSON.stringify(result, null, 2) + '\n'
+  const stamp = started.toISOString().replace(/:/g, '-').replace(/\..*/, '')
+  writeFileSync(join(RESULTS_DIR, `${stamp}${cfg.quick ? '-quick' : ''}.json`), json)
+  writeFileSync(join(RESULTS_DIR, 'latest.json'), json)
+
+  if (cfg.clean) rmSync(DATA_DIR, { recursive: true, force: true })
+  if (rows.some((r) => r.check !== 'ok' && !r.check.startsWith('skipped'))) process.exitCode = 1
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${(err as Error)?.stack ?? String(err)}\n`)
+  process.exitCode = 2
+})
