@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream'
 import type { Options } from './args.js'
 import { compileFilter } from './filter/filter.js'
 import { chunksOf, type Input } from './input.js'
+import { OutputBuffer } from './output.js'
 import { Grouper, type LineCounts } from './group/grouper.js'
 import { LayoutSniffer, SniffingSink } from './parse/layout.js'
 import { scanLine, type LineSink } from './parse/line.js'
@@ -69,7 +70,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   let failed = false
   let stopped = false // stdout closed (EPIPE): end quietly
   let interrupted = false
-  const out: string[] = []
+  const out = new OutputBuffer()
 
   const onStdoutError = (err: NodeJS.ErrnoException): void => {
     stopped = true
@@ -91,13 +92,12 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   }
 
   const flushOut = async (): Promise<void> => {
-    if (out.length === 0 || stopped) {
-      out.length = 0
+    if (stopped) {
+      out.discard()
       return
     }
-    const s = out.join('')
-    out.length = 0
-    if (!io.stdout.write(s)) await drained(io.stdout)
+    const bytes = out.take()
+    if (bytes !== null && !io.stdout.write(bytes)) await drained(io.stdout)
   }
 
   let current: Readable | null = null

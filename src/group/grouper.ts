@@ -248,16 +248,23 @@ export class Grouper implements LineSink {
     }
   }
 
+  /** `Label: <abs> <since start> <since last>`: log time is the absolute time, whole seconds being all the -T
+   *  bookkeeping needs (read without making a string). */
   private timestamp(tx: Transaction, data: string): void {
-    const a = data.indexOf(' ')
-    if (a < 0) return
-    const b = data.indexOf(' ', a + 1)
-    const t = +data.slice(a + 1, b < 0 ? undefined : b)
+    let i = data.indexOf(' ') + 1
+    if (i === 0) return
+    let t = 0
+    let c = data.charCodeAt(i)
+    if (!(c >= 48 && c <= 57)) return
+    while (c >= 48 && c <= 57) {
+      t = t * 10 + (c - 48)
+      c = data.charCodeAt(++i)
+    }
     if (!tx.stamped && t > 0) {
       tx.stamped = true
       tx.t0 = t
     }
-    if (!(t > this.now)) return
+    if (t <= this.now) return
     this.now = t
     if (this.opts.timeout > 0 && t >= this.nextTimeoutCheck) {
       this.nextTimeoutCheck = t + 1

@@ -1,7 +1,7 @@
 // Owns the JSON lines output: one ClientRecord in, one line of JSON out, keys in the documented order (README
 // "JSON schema"). Never colored; JSON.stringify escapes control characters by JSON's own rules.
 
-import type { BackendFetch, ClientRecord } from '../vsl/types.js'
+import type { BackendFetch, ClientRecord, HttpRequest, HttpResponse } from '../vsl/types.js'
 
 export function renderJson(rec: ClientRecord): string {
   return JSON.stringify(jsonRecord(rec)) + '\n'
@@ -16,8 +16,8 @@ function jsonRecord(r: ClientRecord): object {
     session: r.session,
     start: r.start,
     client: r.client,
-    request: r.request,
-    response: r.response,
+    request: jsonRequest(r.request),
+    response: jsonResponse(r.response),
     handling: r.handling,
     grace: r.grace,
     streaming: r.streaming,
@@ -45,8 +45,18 @@ function jsonBackend(b: BackendFetch | null): object | null {
     retried_vxids: b.retried_vxids,
     timing: b.timing,
     bytes: b.bytes,
-    request: b.request,
-    response: b.response,
+    request: jsonRequest(b.request),
+    response: jsonResponse(b.response),
     incomplete: b.incomplete,
   }
+}
+
+// Explicit objects: the record's request and response decode their headers on first access (a getter), which
+// JSON.stringify would not see.
+function jsonRequest(q: HttpRequest): object {
+  return { method: q.method, url: q.url, protocol: q.protocol, headers: q.headers }
+}
+
+function jsonResponse(p: HttpResponse): object {
+  return { status: p.status, reason: p.reason, protocol: p.protocol, headers: p.headers }
 }

@@ -34,42 +34,109 @@ function clientRecord(root: Transaction, incomplete: IncompleteReason | null): C
   }
   const f = scanRequest(final)
   const first = chain.length > 1 ? scanRequest(root) : f
-  const vclLog: string[] = []
-  for (const tx of chain) {
-    for (let i = 0; i < tx.tags.length; i++) if (tx.tags[i] === 'VCL_Log') vclLog.push(decodeBytes(tx.data[i]))
+  return new LazyClientRecord(root, chain, final, f, first, incomplete)
+}
+
+/** A client record whose rarely needed parts — the ISO start time, the backend and ESI records, VCL_Log — are
+ *  built on first access (prototype getters keep the object shape fixed and fast). */
+class LazyClientRecord implements ClientRecord {
+  readonly vxid: number
+  readonly side = 'client' as const
+  readonly reason: string | null
+  readonly parent: number | null
+  readonly session: number | null
+  readonly client: { ip: string; port: number | null } | null
+  readonly request: HttpRequest
+  readonly response: HttpResponse
+  readonly handling: Handling | null
+  readonly grace: boolean
+  readonly streaming: boolean
+  readonly restarts: number
+  readonly restarted_vxids: number[]
+  readonly timing: { total: number | null; ttfb: number | null }
+  readonly bytes: Bytes
+  readonly startEpoch: number | null
+  readonly tree: Transaction
+  private readonly final: Transaction
+  private readonly chain: Transaction[]
+  private readonly startAbs: string | null
+  private startIso: string | null | undefined = undefined
+  private backendFetch: BackendFetch | null | undefined = undefined
+  private bgFetch: BackendFetch | null | undefined = undefined
+  private esiRecords: ClientRecord[] | undefined = undefined
+  private vclLog: string[] | undefined = undefined
+
+  constructor(
+    root: Transaction,
+    chain: Transaction[],
+    final: Transaction,
+    f: RequestScan,
+    first: RequestScan,
+    readonly incomplete: IncompleteReason | null,
+  ) {
+    this.vxid = final.vxid
+    this.reason = final.reason || null
+    this.parent = root.reason === 'esi' && root.parent > 0 ? root.parent : null
+    this.session = root.reason === 'rxreq' && root.parent > 0 ? root.parent : null
+    this.client = f.client ?? first.client ?? addr(root.sessionAddr)
+    this.request = f.request
+    this.response = f.response
+    this.handling = f.handling
+    this.grace = f.grace
+    this.streaming = f.streaming
+    this.restarts = chain.length - 1
+    this.restarted_vxids = chain.slice(0, -1).map((t) => t.vxid)
+    this.timing = { total: f.total, ttfb: f.ttfb }
+    this.bytes = f.bytes
+    this.startAbs = first.startAbs
+    this.startEpoch = first.startAbs === null ? null : +first.startAbs
+    this.tree = root
+    this.final = final
+    this.chain = chain
   }
-  const client = f.client ?? first.client ?? addr(root.sessionAddr)
-  const backendTx = linked(final, 'fetch', 'bereq') ?? linked(final, 'pass', 'bereq') ?? linked(final, 'pipe', 'bereq')
-  const bgTx = linked(final, 'bgfetch', 'bereq')
-  const esi: ClientRecord[] = []
-  for (const child of final.children) {
-    if (child.type === 'req' && child.reason === 'esi') esi.push(clientRecord(child, child.state === 0 ? (incomplete ?? 'eof') : null))
+
+  get start(): string | null {
+    if (this.startIso === undefined) this.startIso = isoTime(this.startAbs)
+    return this.startIso
   }
-  const isEsi = root.reason === 'esi'
-  return {
-    vxid: final.vxid,
-    side: 'client',
-    reason: final.reason || null,
-    parent: isEsi && root.parent > 0 ? root.parent : null,
-    session: root.reason === 'rxreq' && root.parent > 0 ? root.parent : null,
-    start: isoTime(first.startAbs),
-    client,
-    request: f.request,
-    response: f.response,
-    handling: f.handling,
-    grace: f.grace,
-    streaming: f.streaming,
-    restarts: chain.length - 1,
-    restarted_vxids: chain.slice(0, -1).map((t) => t.vxid),
-    timing: { total: f.total, ttfb: f.ttfb },
-    bytes: f.bytes,
-    backend: backendTx === undefined ? null : backendFetch(backendTx),
-    bgfetch: bgTx === undefined ? null : backendFetch(bgTx),
-    esi,
-    vcl_log: vclLog,
-    incomplete,
-    startEpoch: first.startAbs === null ? null : +first.startAbs,
-    tree: root,
+
+  get backend(): BackendFetch | null {
+    if (this.backendFetch === undefined) {
+      const f = this.final
+      const tx = linked(f, 'fetch', 'bereq') ?? linked(f, 'pass', 'bereq') ?? linked(f, 'pipe', 'bereq')
+      this.backendFetch = tx === undefined ? null : backendFetch(tx)
+    }
+    return this.backendFetch
+  }
+
+  get bgfetch(): BackendFetch | null {
+    if (this.bgFetch === undefined) {
+      const tx = linked(this.final, 'bgfetch', 'bereq')
+      this.bgFetch = tx === undefined ? null : backendFetch(tx)
+    }
+    return this.bgFetch
+  }
+
+  get esi(): ClientRecord[] {
+    if (this.esiRecords === undefined) {
+      const out: ClientRecord[] = []
+      for (const child of this.final.children) {
+        if (child.type === 'req' && child.reason === 'esi') out.push(clientRecord(child, child.state === 0 ? (this.incomplete ?? 'eof') : null))
+      }
+      this.esiRecords = out
+    }
+    return this.esiRecords
+  }
+
+  get vcl_log(): string[] {
+    if (this.vclLog === undefined) {
+      const out: string[] = []
+      for (const tx of this.chain) {
+        for (let i = 0; i < tx.tags.length; i++) if (tx.tags[i] === 'VCL_Log') out.push(decodeBytes(tx.data[i]))
+      }
+      this.vclLog = out
+    }
+    return this.vclLog
   }
 }
 
@@ -146,12 +213,14 @@ function scanRequest(tx: Transaction): RequestScan {
   let method: string | null = null
   let url: string | null = null
   let protocol: string | null = null
-  const reqHeaders: Header[] = []
+  const reqRaw: string[] = []
   let receiving = true // ReqHeader records before the first VCL_call are the request as received
   let status: number | null = null
   let reason: string | null = null
   let respProtocol: string | null = null
-  let respHeaders: Header[] = []
+  // RespHeader and RespUnset data in order, and which of them are unsets.
+  const respRaw: string[] = []
+  const respUnsets: number[] = []
   let client: RequestScan['client'] = null
   let handling: Handling | null = null
   let grace = false
@@ -176,7 +245,7 @@ function scanRequest(tx: Transaction): RequestScan {
         if (protocol === null) protocol = decodeBytes(d)
         break
       case 'ReqHeader':
-        if (receiving) reqHeaders.push(header(d))
+        if (receiving) reqRaw.push(d)
         break
       case 'ReqStart':
         if (client === null) client = addr(d)
@@ -191,10 +260,11 @@ function scanRequest(tx: Transaction): RequestScan {
         respProtocol = decodeBytes(d)
         break
       case 'RespHeader':
-        respHeaders.push(header(d))
+        respRaw.push(d)
         break
       case 'RespUnset':
-        respHeaders = unset(respHeaders, d)
+        respRaw.push(d)
+        respUnsets.push(respRaw.length - 1)
         break
       case 'VCL_call':
         receiving = false
@@ -263,8 +333,8 @@ function scanRequest(tx: Transaction): RequestScan {
     }
   }
   return {
-    request: { method, url, protocol, headers: reqHeaders },
-    response: { status, reason, protocol: respProtocol, headers: respHeaders },
+    request: new LazyRequest(method, url, protocol, reqRaw, NONE),
+    response: new LazyResponse(status, reason, respProtocol, respRaw, respUnsets),
     client,
     handling,
     grace,
@@ -302,11 +372,12 @@ function backendFetch(first: Transaction): BackendFetch {
   let method: string | null = null
   let url: string | null = null
   let protocol: string | null = null
-  let reqHeaders: Header[] = []
+  const reqRaw: string[] = []
+  const reqUnsets: number[] = []
   let status: number | null = null
   let reason: string | null = null
   let respProtocol: string | null = null
-  const respHeaders: Header[] = []
+  const respRaw: string[] = []
   let receiving = true // BerespHeader records before VCL_call BACKEND_RESPONSE are the response as received
   let name: string | null = null
   let error: string | null = null
@@ -328,10 +399,11 @@ function backendFetch(first: Transaction): BackendFetch {
         protocol = decodeBytes(d)
         break
       case 'BereqHeader':
-        reqHeaders.push(header(d))
+        reqRaw.push(d)
         break
       case 'BereqUnset':
-        reqHeaders = unset(reqHeaders, d)
+        reqRaw.push(d)
+        reqUnsets.push(reqRaw.length - 1)
         break
       case 'BerespStatus':
         status = toStatus(d)
@@ -343,7 +415,7 @@ function backendFetch(first: Transaction): BackendFetch {
         if (respProtocol === null) respProtocol = decodeBytes(d)
         break
       case 'BerespHeader':
-        if (receiving) respHeaders.push(header(d))
+        if (receiving) respRaw.push(d)
         break
       case 'VCL_call':
         if (d === 'BACKEND_RESPONSE' || d === 'BACKEND_ERROR') receiving = false
@@ -382,8 +454,8 @@ function backendFetch(first: Transaction): BackendFetch {
     retried_vxids: attempts.slice(0, -1).map((t) => t.vxid),
     timing: { wait: berespWait, total: body ?? failed, ttfb: beresp },
     bytes: acctBytes(acct, true),
-    request: { method, url, protocol, headers: reqHeaders },
-    response: { status, reason, protocol: respProtocol, headers: respHeaders },
+    request: new LazyRequest(method, url, protocol, reqRaw, reqUnsets),
+    response: new LazyResponse(status, reason, respProtocol, respRaw, NONE),
     incomplete,
   }
 }
@@ -419,6 +491,54 @@ function header(d: string): Header {
   let v = colon + 1
   while (v < d.length && d.charCodeAt(v) === 32) v++
   return [decodeBytes(d.slice(0, colon)), decodeBytes(d.slice(v))]
+}
+
+// Headers are decoded only when something asks for them (a header filter, --*-headers, JSON): most records a
+// filter looks at are never printed.
+
+const NONE: number[] = []
+
+/** Request line fields, with the headers decoded on first access. */
+class LazyRequest implements HttpRequest {
+  private decoded: Header[] | null = null
+  constructor(
+    readonly method: string | null,
+    readonly url: string | null,
+    readonly protocol: string | null,
+    private readonly raw: string[],
+    private readonly unsets: number[],
+  ) {}
+  get headers(): Header[] {
+    return (this.decoded ??= applyHeaders(this.raw, this.unsets))
+  }
+}
+
+/** Status line fields, with the headers decoded on first access. */
+class LazyResponse implements HttpResponse {
+  private decoded: Header[] | null = null
+  constructor(
+    readonly status: number | null,
+    readonly reason: string | null,
+    readonly protocol: string | null,
+    private readonly raw: string[],
+    private readonly unsets: number[],
+  ) {}
+  get headers(): Header[] {
+    return (this.decoded ??= applyHeaders(this.raw, this.unsets))
+  }
+}
+
+/** Header records in log order; those at the `unsets` indexes are unsets (RespUnset, BereqUnset). */
+function applyHeaders(raw: string[], unsets: number[]): Header[] {
+  let out: Header[] = []
+  let u = 0
+  for (let i = 0; i < raw.length; i++) {
+    if (u < unsets.length && unsets[u] === i) {
+      out = unset(out, raw[i])
+      u++
+    } else out.push(header(raw[i]))
+  }
+  return out
 }
 
 /** Applies `RespUnset Name: value`: removes the last header with that exact line (the one VCL unset). */
