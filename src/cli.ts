@@ -4,18 +4,28 @@
 // (`| head`) ends the run quietly with 0, like grep. Ctrl-C prints what is decided and exits 130.
 
 import { readFileSync } from 'node:fs'
-import { parseArgs } from './args.js'
 import { UsageError, VlogdumpError } from './errors.js'
 import { colorEnabled } from './render/palette.js'
 import { run, type Input } from './run.js'
 
+// Inlined by scripts/bundle.mjs; read from package.json when running the unbundled tsc output.
+declare const VLOGDUMP_VERSION: string | undefined
+
 function version(): string {
+  if (typeof VLOGDUMP_VERSION === 'string') return VLOGDUMP_VERSION
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
   return pkg.version
 }
 
 async function main(): Promise<number> {
-  const parsed = parseArgs(process.argv.slice(2), version(), (s) => process.stdout.write(s))
+  const argv = process.argv.slice(2)
+  // `--version` alone answers before the option parser is even loaded (start-up time).
+  if (argv.length === 1 && argv[0] === '--version') {
+    process.stdout.write(version() + '\n')
+    return 0
+  }
+  const { parseArgs } = await import('./args.js')
+  const parsed = parseArgs(argv, version(), (s) => process.stdout.write(s))
   if (parsed.kind === 'done') return 0
   const opts = parsed.options
   for (const h of parsed.hints) process.stderr.write(`vlogdump: ${h}\n`)

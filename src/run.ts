@@ -8,7 +8,7 @@ import { compileFilter } from './filter/filter.js'
 import { chunksOf, type Input } from './input.js'
 import { OutputBuffer } from './output.js'
 import { Grouper, type LineCounts } from './group/grouper.js'
-import { LayoutSniffer, SniffingSink } from './parse/layout.js'
+import { FormatFilter, LayoutSniffer } from './parse/layout.js'
 import { scanLine, type LineSink } from './parse/line.js'
 import { LineSplitter } from './parse/lines.js'
 import { compileCompact } from './render/compact.js'
@@ -109,21 +109,24 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
 
   const sniffer = new LayoutSniffer()
   const format = opts.inputFormat
-  // The sniffer watches the first lines of each input; after that lines go straight to the grouper (unless a
-  // forced --input-format must turn lines away).
-  const SNIFF_LINES = 10000
   for (const input of io.inputs) {
     if (stopped || interrupted) break
     const grouper = new Grouper({ maxPending: opts.maxPending, timeout: opts.timeout }, emit)
-    const sniffing = new SniffingSink(grouper, sniffer, format)
-    let sink: LineSink = sniffing
+    // Lines go straight to the grouper (one call target on the hot path), unless --input-format must turn some away.
+    const formatFilter = format === 'auto' ? null : new FormatFilter(grouper, format)
+    const sink: LineSink = formatFilter ?? grouper
     let inputLines = 0
+    let first = true
     const splitter = new LineSplitter((buf, start, end) => {
-      if (++inputLines === SNIFF_LINES && format === 'auto') sink = grouper
+      inputLines++
       scanLine(buf, start, end, sink)
     })
     try {
       for await (const chunk of chunksOf(input, (s) => (current = s))) {
+        if (first) {
+          sniffer.sniff(chunk)
+          first = false
+        }
         splitter.push(chunk)
         await flushOut()
         if (stopped || interrupted) break
@@ -145,7 +148,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     addCounts(stats.counts, grouper.counts)
     stats.overlong += splitter.overlong
     stats.lines += inputLines + splitter.overlong
-    stats.rejected += sniffing.rejected
+    stats.rejected += formatFilter?.rejected ?? 0
     await flushOut()
   }
   io.signal?.removeEventListener('abort', onAbort)
