@@ -112,10 +112,10 @@ export function parseArgs(argv: string[], version: string, print: (s: string) =>
     })
     .option('input-format', {
       type: 'string',
-      choices: ['auto', 'vxid', 'request', 'session', 'raw'],
+      choices: ['auto', 'vxid', 'request', 'session', 'raw', 'legacy'],
       default: 'auto',
       group: INPUT,
-      describe: 'The varnishlog layout of the input (-g grouping); auto detects it',
+      describe: 'The varnishlog layout of the input (-g grouping; legacy: Varnish 2.1/3.0); auto detects it',
     })
     .option('max-pending', {
       alias: 'L',

@@ -9,7 +9,8 @@ import { chunksOf, type Input } from './input.js'
 import { OutputBuffer } from './output.js'
 import { Grouper, type LineCounts } from './group/grouper.js'
 import { FormatFilter, LayoutSniffer } from './parse/layout.js'
-import { scanLine, type LineSink } from './parse/line.js'
+import { scanLine, TAG_WIDTH, TAG_WIDTH_LEGACY, type LineSink } from './parse/line.js'
+import { LegacyGrouper } from './group/legacy.js'
 import { LineSplitter } from './parse/lines.js'
 import { compileCompact } from './render/compact.js'
 import { renderJson } from './render/json.js'
@@ -107,25 +108,37 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   }
   io.signal?.addEventListener('abort', onAbort)
 
-  const sniffer = new LayoutSniffer()
+  const layouts = new Set<string>()
+  const limits = { maxPending: opts.maxPending, timeout: opts.timeout }
   const format = opts.inputFormat
   for (const input of io.inputs) {
     if (stopped || interrupted) break
-    const grouper = new Grouper({ maxPending: opts.maxPending, timeout: opts.timeout }, emit)
+    // The grouper is chosen from the input's first lines: Varnish 2.1/3.0 (fd and xid) or 4-7 (vxid).
+    const sniffer = new LayoutSniffer()
+    let grouper: Grouper | LegacyGrouper = new Grouper(limits, emit)
+    let formatFilter: FormatFilter | null = null
     // Lines go straight to the grouper (one call target on the hot path), unless --input-format must turn some away.
-    const formatFilter = format === 'auto' ? null : new FormatFilter(grouper, format)
-    const sink: LineSink = formatFilter ?? grouper
+    let sink: LineSink = grouper
+    let tagWidth = TAG_WIDTH
     let inputLines = 0
     let first = true
     const splitter = new LineSplitter((buf, start, end) => {
       inputLines++
-      scanLine(buf, start, end, sink)
+      scanLine(buf, start, end, sink, tagWidth)
     })
     try {
       for await (const chunk of chunksOf(input, (s) => (current = s))) {
         if (first) {
-          sniffer.sniff(chunk)
           first = false
+          sniffer.sniff(chunk)
+          const legacy = format === 'legacy' || (format === 'auto' && sniffer.layout === 'legacy')
+          if (legacy) {
+            grouper = new LegacyGrouper(limits, emit)
+            tagWidth = TAG_WIDTH_LEGACY
+          }
+          if (format !== 'auto') formatFilter = new FormatFilter(grouper, format)
+          sink = formatFilter ?? grouper
+          layouts.add(format === 'auto' ? sniffer.describe() : format)
         }
         splitter.push(chunk)
         await flushOut()
@@ -153,7 +166,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   }
   io.signal?.removeEventListener('abort', onAbort)
   io.stdout.off('error', onStdoutError)
-  stats.layout = sniffer.describe()
+  stats.layout = layouts.size === 0 ? 'unknown' : [...layouts].join(', ')
 
   if (opts.summary || interrupted) io.stderr.write(summaryLine(stats, interrupted))
   if (failed) return EXIT_ERROR

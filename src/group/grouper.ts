@@ -127,7 +127,11 @@ export class Grouper implements LineSink {
     this.current = tx
   }
 
-  record(_level: number, vxid: number, tag: string, data: string): void {
+  record(level: number, vxid: number, tag: string, data: string): void {
+    if (level === 0 && vxid < 0) {
+      this.counts.nontx++ // a negative fd (Varnish 2.1's -1): not a transaction
+      return
+    }
     let tx: Transaction | null | undefined
     if (vxid < 0 || (this.current !== null && vxid === this.current.vxid)) {
       tx = this.current

@@ -2,16 +2,22 @@
 // the summary; and the --input-format restriction.
 
 import type { OtherLine, TxType } from '../vsl/types.js'
-import { scanLine, type LineSink } from './line.js'
+import { scanLine, TAG_WIDTH_LEGACY, type LineSink } from './line.js'
 
-export type Layout = 'vxid' | 'request' | 'session' | 'raw'
+export type Layout = 'vxid' | 'request' | 'session' | 'raw' | 'legacy'
 export type InputFormat = Layout | 'auto'
+
+/** Tags only Varnish 2.1/3.0 logs, and tags only 4–7 logs: raw lines of both look alike otherwise. */
+const LEGACY_TAGS = new Set(['SessionOpen', 'SessionClose', 'StatSess', 'ReqEnd', 'RxRequest', 'RxURL', 'TxStatus', 'RxStatus', 'BackendXID', 'TxRequest', 'TxURL'])
+const MODERN_TAGS = new Set(['Begin', 'End', 'Link', 'Timestamp', 'ReqMethod', 'ReqURL', 'RespStatus', 'BereqURL', 'SessOpen', 'ReqAcct'])
 
 export class LayoutSniffer {
   layout: Layout | null = null
   verbose = false
   private sawRecord = false
   private lastTopSession = false
+  private legacyVotes = 0
+  private modernVotes = 0
 
   header(level: number, type: TxType): void {
     if (this.layout === null) this.layout = 'vxid'
@@ -20,7 +26,11 @@ export class LayoutSniffer {
     else if (this.layout === 'vxid') this.layout = 'request'
   }
 
-  record(level: number, vxid: number): void {
+  record(level: number, vxid: number, tag = ''): void {
+    if (level === 0) {
+      if (LEGACY_TAGS.has(tag)) this.legacyVotes++
+      else if (MODERN_TAGS.has(tag)) this.modernVotes++
+    }
     if (this.sawRecord) return
     this.sawRecord = true
     if (level === 0) this.layout = 'raw'
@@ -30,7 +40,7 @@ export class LayoutSniffer {
   /** Looks at the first lines of a chunk (at most `bytes` of it) without consuming them. */
   sniff(chunk: Buffer, bytes = 65536): void {
     const watcher: LineSink = {
-      record: (level, vxid) => this.record(level, vxid),
+      record: (level, vxid, tag) => this.record(level, vxid, tag),
       header: (level, _vxid, type) => this.header(level, type),
       other: () => {},
     }
@@ -39,9 +49,10 @@ export class LayoutSniffer {
     for (;;) {
       const nl = chunk.indexOf(10, start)
       if (nl < 0 || nl >= end) break
-      scanLine(chunk, start, nl > start && chunk[nl - 1] === 13 ? nl - 1 : nl, watcher)
+      scanLine(chunk, start, nl > start && chunk[nl - 1] === 13 ? nl - 1 : nl, watcher, TAG_WIDTH_LEGACY)
       start = nl + 1
     }
+    if (this.layout === 'raw' && this.legacyVotes > this.modernVotes) this.layout = 'legacy'
   }
 
   describe(): string {
@@ -59,13 +70,13 @@ export class FormatFilter implements LineSink {
     private readonly format: Layout,
   ) {}
 
-  record(level: number, vxid: number, tag: string, data: string): void {
-    if ((this.format === 'raw') !== (level === 0)) this.rejected++
-    else this.inner.record(level, vxid, tag, data)
+  record(level: number, vxid: number, tag: string, data: string, side: number): void {
+    if ((this.format === 'raw' || this.format === 'legacy') !== (level === 0)) this.rejected++
+    else this.inner.record(level, vxid, tag, data, side)
   }
 
   header(level: number, vxid: number, type: TxType): void {
-    if (this.format === 'raw') this.rejected++
+    if (this.format === 'raw' || this.format === 'legacy') this.rejected++
     else this.inner.header(level, vxid, type)
   }
 

@@ -12,15 +12,17 @@
 import type { OtherLine, ParsedLine, TxType } from '../vsl/types.js'
 
 export interface LineSink {
-  /** A log record; vxid -1 when the layout does not print it (grouped, terse). Level 0 in the raw layout. */
-  record(level: number, vxid: number, tag: string, data: string): void
+  /** A log record; vxid -1 when the layout does not print it (grouped, terse). Level 0 in the raw layout, where
+   *  a negative number (Varnish 2.1's fd -1) arrives as -2. `side` is the c/b/- marker's char code, 0 if none. */
+  record(level: number, vxid: number, tag: string, data: string, side: number): void
   header(level: number, vxid: number, type: TxType): void
   /** A line that is not a log line: blank, varnishlog's own message (noise), or text that may continue the record
    *  before it. */
   other(kind: OtherLine['kind'], text: string): void
 }
 
-const TAG_WIDTH = 14
+/** Column width of the tag in the 4–7 layouts (`%-14s`). */
+export const TAG_WIDTH = 14
 const SPACE = 32
 const STAR = 42
 const DASH = 45
@@ -54,8 +56,11 @@ function tagString(buf: Buffer, s: number, e: number): string {
   return str
 }
 
+/** Column width of the tag in the raw layouts: 14 (`%-14s`) in 4–7, 12 (`%-12s`) in 2.1/3.0. */
+export const TAG_WIDTH_LEGACY = 12
+
 /** Parses the line buf[start, end) (no line end) and hands it to the sink. */
-export function scanLine(buf: Buffer, start: number, end: number, sink: LineSink): void {
+export function scanLine(buf: Buffer, start: number, end: number, sink: LineSink, tagWidth = TAG_WIDTH): void {
   if (end <= start) {
     sink.other('blank', '')
     return
@@ -64,7 +69,7 @@ export function scanLine(buf: Buffer, start: number, end: number, sink: LineSink
   if (c0 === DASH) {
     if (groupedRecord(buf, start, end, sink)) return
   } else if (c0 === SPACE || (c0 >= 48 && c0 <= 57)) {
-    if (rawRecord(buf, start, end, sink)) return
+    if (rawRecord(buf, start, end, sink, tagWidth)) return
   } else if (c0 === STAR) {
     if (header(buf, start, end, sink)) return
   }
@@ -105,20 +110,25 @@ function groupedRecord(buf: Buffer, start: number, end: number, sink: LineSink):
       i++
     }
     if (i >= end || buf[i] !== SPACE) return false
-    return tagWithSide(buf, end, i + 1, level, vxid, sink)
+    return tagWithSide(buf, end, i + 1, level, vxid, sink, TAG_WIDTH)
   }
   const tagStart = i
   const tagEnd = tagEndAt(buf, end, tagStart)
   if (tagEnd < 0) return false
   const dataStart = Math.max(tagEnd, tagStart + TAG_WIDTH) + 1
-  sink.record(level, -1, tagString(buf, tagStart, tagEnd), dataStart < end ? buf.latin1Slice(dataStart, end) : '')
+  sink.record(level, -1, tagString(buf, tagStart, tagEnd), dataStart < end ? buf.latin1Slice(dataStart, end) : '', 0)
   return true
 }
 
-/** `%10u %-14s %c %s`: the raw layout. */
-function rawRecord(buf: Buffer, start: number, end: number, sink: LineSink): boolean {
+/** `%10u %-14s %c %s`: the raw layout; `%5d %-12s %c %s` in Varnish 2.1/3.0. */
+function rawRecord(buf: Buffer, start: number, end: number, sink: LineSink, tagWidth: number): boolean {
   let i = start
   while (i < end && buf[i] === SPACE) i++
+  let negative = false
+  if (buf[i] === DASH && i + 1 < end && buf[i + 1] >= 48 && buf[i + 1] <= 57) {
+    negative = true
+    i++
+  }
   let c = buf[i]
   if (i >= end || !(c >= 48 && c <= 57)) return false
   let vxid = 0
@@ -127,21 +137,21 @@ function rawRecord(buf: Buffer, start: number, end: number, sink: LineSink): boo
     i++
   }
   if (i >= end || buf[i] !== SPACE) return false
-  return tagWithSide(buf, end, i + 1, 0, vxid, sink)
+  return tagWithSide(buf, end, i + 1, 0, negative ? -2 : vxid, sink, tagWidth)
 }
 
 /** Parses `Tag<pad> c data` from `start` (the tag's first column). */
-function tagWithSide(buf: Buffer, end: number, start: number, level: number, vxid: number, sink: LineSink): boolean {
+function tagWithSide(buf: Buffer, end: number, start: number, level: number, vxid: number, sink: LineSink, tagWidth: number): boolean {
   const tagEnd = tagEndAt(buf, end, start)
   if (tagEnd < 0) return false
-  let side = Math.max(tagEnd, start + TAG_WIDTH) + 1
+  let side = Math.max(tagEnd, start + tagWidth) + 1
   if (!isSideAt(buf, end, side)) {
     // Tolerate other padding (hand-edited or re-spaced text): the first non-space after the tag.
     side = tagEnd
     while (side < end && buf[side] === SPACE) side++
     if (!isSideAt(buf, end, side)) return false
   }
-  sink.record(level, vxid, tagString(buf, start, tagEnd), side + 2 < end ? buf.latin1Slice(side + 2, end) : '')
+  sink.record(level, vxid, tagString(buf, start, tagEnd), side + 2 < end ? buf.latin1Slice(side + 2, end) : '', buf[side])
   return true
 }
 

@@ -15,10 +15,12 @@ import type {
   Transaction,
 } from './types.js'
 import { decodeBytes } from './text.js'
+import { buildLegacyRecord } from './legacy-record.js'
 
 /** Builds the record for an emitted tree. A tree whose root is a backend transaction (its request never seen)
  *  becomes a `side: "backend"` record. */
 export function buildRecord(root: Transaction, incomplete: IncompleteReason | null): ClientRecord {
+  if (root.legacy === true) return buildLegacyRecord(root, incomplete)
   return root.type === 'bereq' ? backendRecord(root, incomplete) : clientRecord(root, incomplete)
 }
 

@@ -64,6 +64,8 @@ export interface Transaction {
   stamped: boolean
   /** Client address of the session, when the session was seen first (raw layout); used without ReqStart. */
   sessionAddr: string | null
+  /** A Varnish 2.1/3.0 transaction (keyed by xid, with that version's tags). */
+  legacy?: boolean
 }
 
 export type Handling = 'hit' | 'miss' | 'pass' | 'pipe' | 'synth' | 'hitmiss' | 'hitpass'
