@@ -255,7 +255,7 @@ async function vlogdumpRow(
   runs: number,
   check: Check,
 ): Promise<Row> {
-  const ms = await repeat(['node', CLI, ...args, '--summary', file], runs)
+  const ms = await repeat([CLI, ...args, '--summary', file], runs)
   const bytes = statSync(file).size
   const secs = ms.map((m) => m.seconds)
   const med = median(secs)
@@ -286,7 +286,7 @@ async function vlogdumpRow(
 /** Runs a scenario once on an input's one-repetition fixture: whether the CLI knows its options, and how many
  *  records it shows there. */
 async function probe(args: string[], fixture: string): Promise<{ ok: boolean; why: string; shown: number | null }> {
-  const m = await measure(['node', CLI, ...args, '--summary', join(REPO, fixture)])
+  const m = await measure([CLI, ...args, '--summary', join(REPO, fixture)])
   if (m.code === 2 && /Unknown argument/i.test(m.stderr)) {
     return { ok: false, why: m.stderr.trim().replace(/^vlogdump: /, ''), shown: null }
   }
@@ -472,8 +472,8 @@ async function main(): Promise<void> {
     log(` ${(med * 1000).toFixed(0)} ms\n`)
   }
   await startup('node -e 0', ['node', '-e', '0']) // what Node itself costs, for reference
-  await startup('--version', ['node', CLI, '--version'])
-  await startup('compact', ['node', CLI, tiny])
+  await startup('--version', [CLI, '--version'])
+  await startup('compact', [CLI, tiny])
 
   // Report.
   let out = table(rows)
