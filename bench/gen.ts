@@ -175,6 +175,54 @@ const RAW: LayoutRule = {
   },
 }
 
+/** Varnish 2.1/3.0 (`%5d %-12s %c %s`): the first column is an fd, not an id, and stays; xids live in the data
+ *  (ReqStart's third field, ReqEnd's first, BackendXID, TTL's and Hit's first, X-Varnish headers) and absolute
+ *  times in ReqEnd's second and third fields (9 decimals: only the integer part changes). */
+const LEGACY_XID_FIELDS: ReadonlyMap<string, number> = new Map([
+  ['ReqStart', 2],
+  ['ReqEnd', 0],
+  ['BackendXID', 0],
+  ['TTL', 0],
+  ['Hit', 0],
+  ['HitPass', 0],
+])
+
+const LEGACY: LayoutRule = {
+  name: 'legacy',
+  compileLine(line, vxidId) {
+    const b = new LineBuilder()
+    const m = /^( *-?[0-9]+ )([A-Za-z_]+)( +[cb-] )(.*)$/.exec(line)
+    if (m === null) {
+      b.text(line)
+      return b.done(-1, '')
+    }
+    const [, head, tag, mid, data] = m
+    b.text(head + tag + mid)
+    const field = LEGACY_XID_FIELDS.get(tag)
+    if (field !== undefined) {
+      const f = data.split(' ')
+      f.forEach((x, i) => {
+        if (i > 0) b.text(' ')
+        if (i === field && /^[1-9][0-9]*$/.test(x)) b.slot({ kind: 'vxid', id: vxidId(+x), align: 'none', width: 0 })
+        else if (tag === 'ReqEnd' && (i === 1 || i === 2) && /^[0-9]+\.[0-9]+$/.test(x)) {
+          const dot = x.indexOf('.')
+          b.slot({ kind: 'seconds', base: +x.slice(0, dot) })
+          b.text(x.slice(dot))
+        } else b.text(x)
+      })
+    } else if (/^(Tx|Rx)Header$/.test(tag) && X_VARNISH.test(data)) {
+      const colon = data.indexOf(':') + 1
+      b.text(data.slice(0, colon))
+      for (const x of data.slice(colon).matchAll(/([^0-9]*)([0-9]+)/g)) {
+        b.text(x[1])
+        b.slot({ kind: 'vxid', id: vxidId(+x[2]), align: 'none', width: 0 })
+      }
+      b.text(data.slice(colon).replace(/^.*[0-9]/, ''))
+    } else b.text(data)
+    return b.done(-1, tag)
+  },
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Inputs: a layout, its fixture, and an optional variant. This is the table to extend.
 
@@ -191,7 +239,7 @@ export const INPUTS: Readonly<Record<string, InputSpec>> = {
   vxid: { name: 'vxid', fixture: 'fixtures/varnish-7.1/small.vxid.log', layout: GROUPED },
   raw: { name: 'raw', fixture: 'fixtures/varnish-7.1/small.raw.log', layout: RAW },
   'raw-unfinished': { name: 'raw-unfinished', fixture: 'fixtures/varnish-7.1/small.raw.log', layout: RAW, dropEndEvery: 10 },
-  // legacy: { name: 'legacy', fixture: 'fixtures/varnish-3.0/….log', layout: LEGACY },   (Varnish 2/3, to come)
+  legacy: { name: 'legacy', fixture: 'fixtures/varnish-3.0.7/varnish-3.0.7.log', layout: LEGACY },
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -233,20 +281,24 @@ export function compileCapture(spec: InputSpec): Capture {
   else throw new Error(`${spec.fixture}: does not end with a newline`)
   const lines = raw.map((l) => spec.layout.compileLine(l, vxidId))
 
-  // The capture's duration, from its Timestamps, in whole microseconds (they are printed with 6 decimals).
+  // The capture's duration, from its Timestamps (ReqEnd times in 2.1/3.0), in whole microseconds.
   let minUs = Infinity
   let maxUs = -Infinity
-  for (const m of text.matchAll(/Timestamp +(?:[cb-] )?[A-Za-z_]+: ([0-9]+)\.([0-9]{6}) /g)) {
-    const us = +m[1] * 1e6 + +m[2]
-    minUs = Math.min(minUs, us)
-    maxUs = Math.max(maxUs, us)
+  const times = /Timestamp +(?:[cb-] )?[A-Za-z_]+: ([0-9]+)\.([0-9]{6})[0-9]* |ReqEnd +c [0-9]+ ([0-9]+)\.([0-9]{6})[0-9]* ([0-9]+)\.([0-9]{6})/g
+  for (const m of text.matchAll(times)) {
+    for (const [s, f] of m[1] !== undefined ? [[m[1], m[2]]] : [[m[3], m[4]], [m[5], m[6]]]) {
+      const us = +s * 1e6 + +f
+      minUs = Math.min(minUs, us)
+      maxUs = Math.max(maxUs, us)
+    }
   }
   if (!(maxUs >= minUs)) throw new Error(`${spec.fixture}: no Timestamp records`)
   const maxVxid = Math.max(...vxids)
   const capture: Capture = {
     lines,
     vxids,
-    vxidShift: Math.ceil((maxVxid + 1) / 32768) * 32768,
+    // 2.1/3.0 xids are one counter: shift by the capture's range. 4-7 vxids come in blocks of 32768 per thread.
+    vxidShift: spec.layout === LEGACY ? maxVxid - Math.min(...vxids) + 1 : Math.ceil((maxVxid + 1) / 32768) * 32768,
     // Whole seconds (only the integer part of a time changes), strictly more than the duration, so repetition k+1
     // starts after repetition k ended.
     secondsShift: Math.floor((maxUs - minUs) / 1e6) + 1,
@@ -294,6 +346,7 @@ function treesOf(text: string, c: Capture): void {
       seen.add(vxid)
       c.txOrder.push(vxid)
     }
+    if (/^ReqStart /.test(rest)) c.clientRequests++ // Varnish 2.1/3.0: one request per ReqStart
     const b = /^Begin +(sess|req|bereq) ([0-9]+) (\S+)/.exec(rest)
     if (b !== null) {
       kind.set(vxid, b[1])

@@ -45,7 +45,7 @@ const BASELINES: { name: string; cmd: (file: string) => string[] }[] = [
 ]
 
 /** Inputs of the throughput matrix (names from gen.ts INPUTS). */
-const MATRIX_INPUTS = ['vxid', 'raw', 'raw-unfinished']
+const MATRIX_INPUTS = ['vxid', 'raw', 'raw-unfinished', 'legacy']
 
 /** Memory checks: peak RSS must not grow with the input (×4), and must stay bounded by -L with unfinished input. */
 const MEMORY_CHECKS: { input: string; sizeFactor: number; args: string[]; label: string }[] = [
