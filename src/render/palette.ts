@@ -13,6 +13,8 @@ export interface Palette {
   dim: Paint
   warn: Paint
   label: Paint
+  /** Section titles (--stats). */
+  heading: Paint
 }
 
 export function createPalette(enabled: boolean): Palette {
@@ -39,6 +41,7 @@ export function createPalette(enabled: boolean): Palette {
     dim: c.dim,
     warn: c.red,
     label: c.dim,
+    heading: c.bold,
   }
 }
 
