@@ -21,3 +21,15 @@ export class QueryError extends VlogdumpError {
     super(`query: ${reason} at column ${offset + 1}\n  ${query.replace(/[\r\n\t]/g, ' ')}\n  ${' '.repeat(offset)}^`)
   }
 }
+
+/** A format (-F) that varnishncsa would refuse: points at the column of the specifier, as QueryError does. */
+export class FormatError extends VlogdumpError {
+  override name = 'FormatError'
+  constructor(
+    readonly reason: string,
+    readonly format: string,
+    readonly offset: number,
+  ) {
+    super(`format: ${reason} at column ${offset + 1}\n  ${format.replace(/[\r\n\t]/g, ' ')}\n  ${' '.repeat(offset)}^`)
+  }
+}
