@@ -18,9 +18,25 @@ import {
 
 export type ColorMode = 'auto' | 'always' | 'never'
 
+export type OutputMode = 'compact' | 'json' | 'log' | 'format'
+
 export interface Options {
   files: string[]
-  output: 'compact' | 'json'
+  output: OutputMode
+  /** -F: the varnishncsa format string (output 'format'). */
+  format: string | null
+  /** --time: prefix compact entries with their start time. */
+  time: boolean
+  /** -k: stop after this many records shown. */
+  limit: number | null
+  /** -n: read from this running Varnish instance (varnishlog -n). */
+  instance: string | null
+  /** -r: read this binary VSL file (varnishlog -r). */
+  vslFile: string | null
+  /** -d: with -n, read the shared log from its start and exit (varnishlog -d). */
+  dump: boolean
+  /** --stats (after the records), --stats-only, --stats-json (one JSON object, no records). */
+  stats: 'off' | 'with-records' | 'only' | 'json'
   reqHeaders: boolean
   respHeaders: boolean
   bereqHeaders: boolean
@@ -47,10 +63,14 @@ const LIMITS = 'Limits:'
 const FILTERS = 'Filters (all given must match):'
 const QUERY = 'Query (varnishlog -q):'
 
+const LIVE = 'Live (varnishlog started by vlogdump):'
+const STATS = 'Statistics:'
+
 const EPILOG = `Examples:
-  varnishlog | vlogdump                      live, on a cache host
-  vlogdump capture.log.gz --resp-headers     replay a saved capture (any varnishlog layout, gzip or not)
-  vlogdump --json access.log | jq .timing    script it
+  varnishlog | vlogdump --misses --slow 200   live, on a cache host (or: vlogdump -n <instance> …)
+  vlogdump capture.log.gz --status 5xx        replay a saved capture (any varnishlog layout, gzip or not)
+  vlogdump --json access.log | jq .timing     script it
+  vlogdump -F ncsa access.log                 varnishncsa's format; -F '%h %s %D %U' for your own
 
 Exit status: 0 if a record was printed, 1 if none was, 2 on an error (a closed pipe counts as success).`
 
@@ -60,7 +80,29 @@ export function parseArgs(argv: string[], version: string, print: (s: string) =>
   const y = yargs(argv)
     .scriptName('vlogdump')
     .usage('Usage: $0 [options] [file ...]\n\nOne compact record per client request from varnishlog text (stdin, or files in order; - is stdin).')
-    .option('json', { type: 'boolean', group: OUTPUT, describe: 'Print one JSON object per record per line' })
+    .option('json', { type: 'boolean', group: OUTPUT, describe: 'Print one JSON object per record per line (= --output json)' })
+    .option('output', {
+      alias: 'o',
+      type: 'string',
+      choices: ['compact', 'json', 'log'],
+      group: OUTPUT,
+      describe: 'compact (default), json, or log: the original varnishlog lines of each record (vlogdump can read them again)',
+    })
+    .option('format', {
+      alias: 'F',
+      type: 'string',
+      group: OUTPUT,
+      describe: "varnishncsa's format language; 'ncsa' for its default format",
+    })
+    .option('stats', { type: 'boolean', group: STATS, describe: 'After the records, a summary: hit ratio, handling and status counts, percentiles, top URLs, a latency histogram' })
+    .option('stats-only', { type: 'boolean', group: STATS, describe: 'The summary without the records' })
+    .option('stats-json', { type: 'boolean', group: STATS, describe: 'The summary as one JSON object, without the records' })
+    .option('time', { type: 'boolean', group: OUTPUT, describe: 'Start each compact entry with its start time (ISO 8601)' })
+    .option('limit', { alias: 'k', type: 'number', group: LIMITS, describe: 'Stop after N records shown' })
+    .option('instance', { alias: 'n', type: 'string', group: LIVE, describe: 'Start varnishlog -n NAME and read it' })
+    .option('read-file', { alias: 'r', type: 'string', group: LIVE, describe: 'Start varnishlog -r FILE (a binary log from varnishlog -w) and read it' })
+    .option('dump', { alias: 'd', type: 'boolean', group: LIVE, describe: 'With -n: read the log from its start, then exit (varnishlog -d)' })
+    .completion('completion', 'Print a shell completion script (bash; zsh with bashcompinit)')
     .option('req-headers', { type: 'boolean', group: OUTPUT, describe: 'Show the request headers as received' })
     .option('resp-headers', { type: 'boolean', group: OUTPUT, describe: 'Show the response headers as sent' })
     .option('bereq-headers', { type: 'boolean', group: OUTPUT, describe: 'Show the backend request headers as sent' })
@@ -163,6 +205,20 @@ export function parseArgs(argv: string[], version: string, print: (s: string) =>
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
     throw new UsageError(`--timeout: expected seconds (0 or more), got '${String(argValue(argv, 'timeout', 'T'))}'`)
   }
+  if (a.json && a.output !== undefined && a.output !== 'json') throw new UsageError(`--json and --output ${a.output} do not go together`)
+  if (a.format !== undefined && (a.json || a.output !== undefined)) throw new UsageError('--format and --json/--output do not go together')
+  if (a.format !== undefined && a.format === '') throw new UsageError('--format: expected a format string')
+  const output: OutputMode = a.format !== undefined ? 'format' : a.json ? 'json' : ((a.output as OutputMode | undefined) ?? 'compact')
+  const limit = a.limit === undefined ? null : a.limit
+  if (limit !== null && (!Number.isSafeInteger(limit) || limit < 1)) {
+    throw new UsageError(`--limit: expected a whole number of at least 1, got '${String(argValue(argv, 'limit', 'k'))}'`)
+  }
+  if (a.instance !== undefined && a['read-file'] !== undefined) throw new UsageError('-n and -r do not go together')
+  if ((a.instance !== undefined || a['read-file'] !== undefined) && a._.length > 0) {
+    throw new UsageError('-n/-r read from varnishlog: give no files as well')
+  }
+  if (a.dump && a.instance === undefined) throw new UsageError('--dump goes with -n')
+  if ([a.stats, a['stats-only'], a['stats-json']].filter(Boolean).length > 1) throw new UsageError('choose one of --stats, --stats-only, --stats-json')
   const hints: string[] = []
   // Repeatable options: yargs gives a string once, an array when repeated.
   const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v.map(String) : [String(v)])
@@ -207,7 +263,14 @@ export function parseArgs(argv: string[], version: string, print: (s: string) =>
     hints,
     options: {
       files,
-      output: a.json ? 'json' : 'compact',
+      output,
+      format: a.format ?? null,
+      time: !!a.time,
+      limit,
+      instance: a.instance ?? null,
+      vslFile: a['read-file'] ?? null,
+      dump: !!a.dump,
+      stats: a['stats-json'] ? 'json' : a['stats-only'] ? 'only' : a.stats ? 'with-records' : 'off',
       reqHeaders: !!a['req-headers'] || legacy.reqHeaders,
       respHeaders: !!a['resp-headers'] || legacy.respHeaders,
       bereqHeaders: !!a['bereq-headers'],

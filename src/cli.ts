@@ -3,7 +3,8 @@
 // User mistakes print `vlogdump: <what went wrong>` and exit 2, without a stack trace. A closed stdout pipe
 // (`| head`) ends the run quietly with 0, like grep. Ctrl-C prints what is decided and exits 130.
 
-import { readFileSync } from 'node:fs'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync, statSync } from 'node:fs'
 import { UsageError, VlogdumpError } from './errors.js'
 import { colorEnabled } from './render/palette.js'
 import { run, type Input } from './run.js'
@@ -39,10 +40,19 @@ async function main(): Promise<number> {
     opts.queries.push(text)
   }
   const names = opts.files.length === 0 ? ['-'] : opts.files
-  const inputs: Input[] = names.map((name) => ({
+  let inputs: Input[] = names.map((name) => ({
     name,
     ...(name === '-' ? { open: () => process.stdin } : { path: name }),
   }))
+  let child: ChildProcess | null = null
+  if (opts.instance !== null || opts.vslFile !== null) {
+    // -n/-r: varnishlog does the reading, in its default grouping (each transaction printed when it ends, so
+    // records come out as soon as they are complete); vlogdump reads its output.
+    const args = opts.instance !== null ? ['-n', opts.instance, ...(opts.dump ? ['-d'] : [])] : ['-r', opts.vslFile!]
+    child = await startVarnishlog(args)
+    const out = child.stdout!
+    inputs = [{ name: `varnishlog ${args.join(' ')}`, open: () => out }]
+  }
   const controller = new AbortController()
   let signals = 0
   const onSignal = (): void => {
@@ -52,14 +62,75 @@ async function main(): Promise<number> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  return run(
-    {
-      ...opts,
-      useColor: opts.output !== 'json' && colorEnabled(opts.color, process.stdout.isTTY === true, process.env),
-      summary: opts.summary || process.stderr.isTTY === true,
-    },
-    { inputs, stdout: process.stdout, stderr: process.stderr, signal: controller.signal },
-  )
+  // A progress line only on a terminal, and only for files (a pipe or varnishlog has no end to measure).
+  const files = child === null && names.every((n) => n !== '-')
+  const progress = process.stderr.isTTY === true && files ? { stream: process.stderr, totalBytes: totalSize(names) } : undefined
+  try {
+    const code = await run(
+      {
+        ...opts,
+        useColor: opts.output === 'compact' && opts.stats !== 'json' && colorEnabled(opts.color, process.stdout.isTTY === true, process.env),
+        summary: opts.summary || process.stderr.isTTY === true,
+      },
+      { inputs, stdout: process.stdout, stderr: process.stderr, signal: controller.signal, progress },
+    )
+    if (child !== null) {
+      const status = await stopVarnishlog(child)
+      if (status !== 0 && code !== 130) {
+        process.stderr.write(`vlogdump: varnishlog exited with status ${status}\n`)
+        return 2
+      }
+    }
+    return code
+  } finally {
+    child?.kill()
+  }
+}
+
+/** Starts varnishlog; a clear message when it is not installed. Killed when vlogdump exits, whatever the reason. */
+async function startVarnishlog(args: string[]): Promise<ChildProcess> {
+  const child = spawn('varnishlog', args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  process.on('exit', () => child.kill())
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve)
+    child.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'ENOENT'
+          ? new VlogdumpError("varnishlog not found: -n and -r need Varnish's tools (Debian/Ubuntu: apt-get install varnish), or pipe its output in: varnishlog | vlogdump")
+          : new VlogdumpError(`cannot start varnishlog: ${err.message}`),
+      ),
+    )
+  })
+  return child
+}
+
+/** Ends varnishlog if it still runs (vlogdump stopped early: -k, a closed pipe, Ctrl-C); its exit status, 0 when
+ *  it was stopped by us. */
+async function stopVarnishlog(child: ChildProcess): Promise<number> {
+  if (child.exitCode !== null) return child.exitCode
+  if (child.signalCode !== null) return 0
+  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 0)))
+  // Its output ended: it is exiting (give it a moment to say how). Still running after that: we stopped reading
+  // first (-k, a closed pipe, Ctrl-C), which is no error of varnishlog's.
+  const status = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), 300).unref())])
+  if (status !== null) return status
+  child.kill()
+  await exited
+  return 0
+}
+
+function totalSize(names: string[]): number | null {
+  // Compressed files grow when read: no total for them.
+  if (names.some((n) => n.endsWith('.gz'))) return null
+  let total = 0
+  for (const n of names) {
+    try {
+      total += statSync(n).size
+    } catch {
+      return null
+    }
+  }
+  return total
 }
 
 main().then(

@@ -12,7 +12,8 @@ export class OutputBuffer {
   private end = 0
   private sealed: Buffer[] = []
 
-  push(s: string): void {
+  /** Adds rendered text: UTF-8, or with `bytes` a latin1 string whose chars are the bytes to write (log lines). */
+  push(s: string, bytes = false): void {
     // Worst case for UTF-8: 3 bytes per UTF-16 unit.
     const max = s.length * 3
     if (this.end + max > this.buf.length) {
@@ -20,7 +21,7 @@ export class OutputBuffer {
       this.buf = Buffer.allocUnsafe(Math.max(BLOCK, max))
       this.start = this.end = 0
     }
-    this.end += NON_ASCII.test(s) ? this.buf.utf8Write(s, this.end) : this.buf.latin1Write(s, this.end)
+    this.end += bytes || !NON_ASCII.test(s) ? this.buf.latin1Write(s, this.end) : this.buf.utf8Write(s, this.end)
   }
 
   /** The bytes pushed since the last take, or null. */

@@ -7,6 +7,8 @@ import type { Options } from './args.js'
 import { compileFilter } from './filter/filter.js'
 import { chunksOf, type Input } from './input.js'
 import { OutputBuffer } from './output.js'
+import { StatsCollector } from './stats/stats.js'
+import { renderStats, statsJson } from './stats/render.js'
 import { Grouper, type LineCounts } from './group/grouper.js'
 import { FormatFilter, LayoutSniffer } from './parse/layout.js'
 import { scanLine, TAG_WIDTH, TAG_WIDTH_LEGACY, type LineSink } from './parse/line.js'
@@ -14,6 +16,8 @@ import { LegacyGrouper } from './group/legacy.js'
 import { LineSplitter } from './parse/lines.js'
 import { compileCompact } from './render/compact.js'
 import { renderJson } from './render/json.js'
+import { renderLog } from './render/log.js'
+import { compileFormat, NCSA_FORMAT } from './render/format.js'
 import { createPalette } from './render/palette.js'
 import { buildRecord } from './vsl/record.js'
 import type { ClientRecord, IncompleteReason, Transaction } from './vsl/types.js'
@@ -24,6 +28,8 @@ export interface Io {
   inputs: Input[]
   stdout: Writable
   stderr: Writable
+  /** A terminal for a progress line (bytes, rate, records), with the total size of the inputs when known. */
+  progress?: { stream: Writable; totalBytes: number | null }
   /** Aborting stops reading (Ctrl-C): what is decided is written, and the run returns 130. */
   signal?: AbortSignal
 }
@@ -54,8 +60,11 @@ export const EXIT_INTERRUPTED = 130
 export async function run(opts: RunSettings, io: Io): Promise<number> {
   // Compiled before the first line is read (a bad query fails here, with nothing read).
   const keep = compileFilter(opts.filters, opts.queries, opts.caseless)
-  const render: (rec: ClientRecord) => string =
-    opts.output === 'json' ? renderJson : compileCompact(opts, createPalette(opts.useColor))
+  const render = compileRenderer(opts)
+  const collector = opts.stats === 'off' ? null : new StatsCollector()
+  const printRecords = opts.stats === 'off' || opts.stats === 'with-records'
+  // Log lines are the input's bytes (latin1 strings): written as such, not UTF-8-encoded.
+  const bytesOut = opts.output === 'log'
   const stats: RunStats = {
     lines: 0,
     records: 0,
@@ -71,6 +80,8 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   let failed = false
   let stopped = false // stdout closed (EPIPE): end quietly
   let interrupted = false
+  let limited = false // -k reached: stop reading, print nothing more
+  const progress = io.progress === undefined ? null : new Progress(io.progress, () => stats.records)
   const out = new OutputBuffer()
 
   const onStdoutError = (err: NodeJS.ErrnoException): void => {
@@ -87,9 +98,13 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     stats.records++
     if (rec.side === 'backend') stats.backendOnly++
     if (rec.incomplete !== null) stats.incomplete[rec.incomplete] = (stats.incomplete[rec.incomplete] ?? 0) + 1
-    if (stopped || (keep !== null && !keep(rec))) return
-    out.push(render(rec))
+    if (stopped || limited) return
+    const show = keep === null || keep(rec)
+    collector?.add(rec, show)
+    if (!show) return
+    if (printRecords) out.push(render(rec), bytesOut)
     stats.shown++
+    if (opts.limit !== null && stats.shown >= opts.limit) limited = true
   }
 
   const flushOut = async (): Promise<void> => {
@@ -112,7 +127,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   const limits = { maxPending: opts.maxPending, timeout: opts.timeout }
   const format = opts.inputFormat
   for (const input of io.inputs) {
-    if (stopped || interrupted) break
+    if (stopped || interrupted || limited) break
     // The grouper is chosen from the input's first lines: Varnish 2.1/3.0 (fd and xid) or 4-7 (vxid).
     const sniffer = new LayoutSniffer()
     let grouper: Grouper | LegacyGrouper = new Grouper(limits, emit)
@@ -142,7 +157,8 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
         }
         splitter.push(chunk)
         await flushOut()
-        if (stopped || interrupted) break
+        progress?.advance(chunk.length)
+        if (stopped || interrupted || limited) break
       }
       if (!interrupted) splitter.end()
     } catch (err) {
@@ -156,7 +172,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     }
     // At the end of an input, or after a read error, what is still pending is printed as incomplete (eof).
     // On Ctrl-C only what is decided is printed; what is pending is counted in the summary.
-    if (interrupted) stats.pending += grouper.pendingCount
+    if (interrupted || limited) stats.pending += grouper.pendingCount
     else grouper.flush('eof')
     addCounts(stats.counts, grouper.counts)
     stats.overlong += splitter.overlong
@@ -164,15 +180,67 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     stats.rejected += formatFilter?.rejected ?? 0
     await flushOut()
   }
+  progress?.done()
   io.signal?.removeEventListener('abort', onAbort)
+  // The statistics of what was seen: also after Ctrl-C, not after a closed pipe.
+  if (collector !== null && !stopped) {
+    const report = collector.report()
+    if (opts.stats === 'json') out.push(statsJson(report))
+    else {
+      const columns = (io.stdout as { columns?: number }).columns
+      out.push((printRecords && stats.shown > 0 ? '\n' : '') + renderStats(report, createPalette(opts.useColor), columns ?? 80))
+    }
+    await flushOut()
+  }
   io.stdout.off('error', onStdoutError)
   stats.layout = layouts.size === 0 ? 'unknown' : [...layouts].join(', ')
 
   if (opts.summary || interrupted) io.stderr.write(summaryLine(stats, interrupted))
   if (failed) return EXIT_ERROR
   if (interrupted) return EXIT_INTERRUPTED
-  if (stopped) return EXIT_MATCH
+  if (stopped || limited) return EXIT_MATCH
   return stats.shown > 0 ? EXIT_MATCH : EXIT_NO_MATCH
+}
+
+function compileRenderer(opts: RunSettings): (rec: ClientRecord) => string {
+  switch (opts.output) {
+    case 'json':
+      return renderJson
+    case 'log':
+      return renderLog
+    case 'format':
+      return compileFormat(opts.format === 'ncsa' || opts.format === null ? NCSA_FORMAT : opts.format)
+    case 'compact':
+      return compileCompact(opts, createPalette(opts.useColor))
+  }
+}
+
+/** The progress line on a terminal's stderr for long file input: at most once a second, erased at the end. */
+class Progress {
+  private read = 0
+  private readonly t0 = Date.now()
+  private last = this.t0
+  private shown = false
+  constructor(
+    private readonly io: { stream: Writable; totalBytes: number | null },
+    private readonly records: () => number,
+  ) {}
+
+  advance(bytes: number): void {
+    this.read += bytes
+    const now = Date.now()
+    if (now - this.last < 1000) return
+    this.last = now
+    const mb = (n: number): string => (n / 1e6).toFixed(0)
+    const rate = this.read / 1e6 / ((now - this.t0) / 1000)
+    const of = this.io.totalBytes === null ? '' : ` of ${mb(this.io.totalBytes)} MB (${((100 * this.read) / this.io.totalBytes).toFixed(0)}%)`
+    this.io.stream.write(`\r\x1b[Kvlogdump: ${mb(this.read)} MB${of}, ${rate.toFixed(0)} MB/s, ${this.records()} records`)
+    this.shown = true
+  }
+
+  done(): void {
+    if (this.shown) this.io.stream.write('\r\x1b[K')
+  }
 }
 
 function drained(w: Writable): Promise<void> {

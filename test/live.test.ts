@@ -4,7 +4,7 @@
 // The varnishd part skips only when varnishd is not on PATH; CI (.ci/run) installs it.
 
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { accessSync, constants as fsConstants, readFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -223,6 +223,41 @@ describe('live varnishd', { timeout: SUITE_TIMEOUT }, () => {
     })
   }
 
+  it('vlogdump -n <instance> -d starts varnishlog itself and sees the traffic sent', { timeout: 30_000 }, async (t) => {
+    if (!HAVE_VARNISHD) {
+      t.skip('varnishd not installed')
+      return
+    }
+    assert.ok(lab !== null)
+    const r = await runCmd(process.execPath, [CLI, '-n', lab.instance, '-d', '--json'])
+    assert.equal(r.code, 0, r.stderr)
+    const clients = r.stdout
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { side: string; vxid: number; handling: string | null })
+      .filter((x) => x.side === 'client')
+    assert.deepEqual(clients.map((x) => String(x.vxid)).sort(), ncsa.map((x) => x.vxid).sort())
+    const want = new Map(ncsa.map((x) => [x.vxid, x.handling]))
+    assert.deepEqual(clients.filter((x) => ncsaHandling(x.handling) !== want.get(String(x.vxid))), [])
+  })
+
+  it('vlogdump -n with -k ends varnishlog too (live, without -d)', { timeout: 30_000 }, async (t) => {
+    if (!HAVE_VARNISHD) {
+      t.skip('varnishd not installed')
+      return
+    }
+    assert.ok(lab !== null)
+    // Live mode (no -d) waits for new traffic: send one request, take one record, and both processes end.
+    const child = track(spawn(process.execPath, [CLI, '-n', lab.instance, '-k', '1', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] }))
+    const out = collect(child.stdout)
+    await sleep(700)
+    await fetch(`http://127.0.0.1:${lab.port}/static/live-k`).then((res) => res.text())
+    const end = await exited(child)
+    assert.equal(end.code, 0)
+    assert.equal(out().trim().split('\n').length, 1)
+    assert.equal((await runCmd('pgrep', ['-f', `varnishlog -n ${lab.instance}$`])).stdout.trim(), '', 'varnishlog was ended')
+  })
+
   it('prints a record as soon as its End line arrives on a pipe', { timeout: 20_000 }, async (t) => {
     // Self-contained request groups from the fixture: `Begin req N rxreq` and no Link, so End alone completes them.
     const text = readFileSync(repoPath('fixtures/lab/lab.vxid.log'), 'latin1')
@@ -288,5 +323,27 @@ describe('live varnishd', { timeout: SUITE_TIMEOUT }, () => {
     } finally {
       if (vd.exitCode === null && vd.signalCode === null) vd.kill('SIGKILL')
     }
+  })
+})
+
+describe('-r and a missing varnishlog', () => {
+  it('-r FILE reads a binary capture through varnishlog: the same records as its text', { timeout: 30_000 }, async (t) => {
+    if (!onPath('varnishlog')) {
+      t.skip('varnishlog not installed')
+      return
+    }
+    const viaR = await runCmd(process.execPath, [CLI, '--json', '-r', repoPath('fixtures/lab/lab.vsl')])
+    const viaText = await runCmd(process.execPath, [CLI, '--json', repoPath('fixtures/lab/lab.vxid.log')])
+    assert.equal(viaR.code, 0, viaR.stderr)
+    assert.equal(viaR.stdout, viaText.stdout)
+  })
+
+  it('says what to install when varnishlog is not there', async () => {
+    const r = spawnSync(process.execPath, [CLI, '-n', 'nothing'], { encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' } })
+    assert.equal(r.status, 2)
+    assert.equal(
+      r.stderr,
+      "vlogdump: varnishlog not found: -n and -r need Varnish's tools (Debian/Ubuntu: apt-get install varnish), or pipe its output in: varnishlog | vlogdump\n",
+    )
   })
 })

@@ -16,6 +16,13 @@ export function repoPath(rel: string): string {
 export const DEFAULTS: RunSettings = {
   files: [],
   output: 'compact',
+  format: null,
+  time: false,
+  limit: null,
+  instance: null,
+  vslFile: null,
+  dump: false,
+  stats: 'off',
   reqHeaders: false,
   respHeaders: false,
   bereqHeaders: false,
@@ -34,8 +41,10 @@ export const DEFAULTS: RunSettings = {
 
 export class Sink extends Writable {
   text = ''
+  chunks: Buffer[] = []
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
     this.text += chunk.toString('utf8')
+    this.chunks.push(chunk)
     cb()
   }
 }
@@ -43,6 +52,8 @@ export class Sink extends Writable {
 export interface RunResult {
   code: number
   stdout: string
+  /** stdout as the bytes written. */
+  bytes: Buffer
   stderr: string
 }
 
@@ -56,7 +67,7 @@ export async function runOn(inputs: Array<{ file: string } | { text: string | Bu
       : { name: `text${n}`, open: () => Readable.from([Buffer.isBuffer(i.text) ? i.text : Buffer.from(i.text, 'latin1')]) },
   )
   const code = await run({ ...DEFAULTS, ...opts }, { inputs: ins, stdout, stderr })
-  return { code, stdout: stdout.text, stderr: stderr.text }
+  return { code, stdout: stdout.text, bytes: Buffer.concat(stdout.chunks), stderr: stderr.text }
 }
 
 /** JSON records of a run. */

@@ -10,6 +10,8 @@ import type { Palette } from './palette.js'
 import { escapeText } from './escape.js'
 
 export interface CompactOptions {
+  /** --time: start each entry with its start time. */
+  time: boolean
   reqHeaders: boolean
   respHeaders: boolean
   bereqHeaders: boolean
@@ -24,7 +26,7 @@ const SLOW_SECONDS = 1
 export function compileCompact(opts: CompactOptions, p: Palette): (rec: ClientRecord) => string {
   const anyHeaders = opts.reqHeaders || opts.respHeaders || opts.bereqHeaders || opts.berespHeaders
   return (rec) => {
-    let out = entry(rec, p, 0)
+    let out = opts.time ? p.dim(rec.start ?? '-') + ' ' + entry(rec, p, 0) : entry(rec, p, 0)
     if (anyHeaders) {
       let h = ''
       if (opts.reqHeaders) h += headers(rec.side === 'backend' ? 'bereq' : 'req', rec.request.headers, p)

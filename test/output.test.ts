@@ -1,0 +1,110 @@
+// Output modes other than compact and JSON: --output log (the original lines, readable again), -k, --time.
+
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { describe, it } from 'node:test'
+import { recordsOf, repoPath, runOn } from './support.js'
+
+const CAPTURES = [
+  'fixtures/lab/lab.vxid.log',
+  'fixtures/lab/lab.raw.log',
+  'fixtures/lab/lab.request.log',
+  'fixtures/varnish-7.1/small.vxid.log',
+  'fixtures/varnish-3.0.7/varnish-3.0.7.log',
+  'fixtures/varnish-2.1.5/varnish-2.1.5.o.log',
+  'fixtures/cases/truncated.log',
+]
+
+/** JSON records without what depends on sessions (only the raw/session layouts show them before the request). */
+function comparable(recs: object[]): string[] {
+  return recs.map((r) => JSON.stringify({ ...r, client: null }))
+}
+
+describe('--output log', () => {
+  for (const file of CAPTURES) {
+    it(`${file}: the log output reads back into the same records`, async () => {
+      const log = await runOn([{ file }], { output: 'log' })
+      assert.equal(log.code, 0)
+      const again = await recordsOf([{ text: log.bytes }])
+      const first = await recordsOf([{ file }])
+      assert.equal(again.length, first.length)
+      assert.deepEqual(comparable(again), comparable(first))
+    })
+  }
+
+  it('prints varnishlog -g request lines, byte for byte', async () => {
+    const r = await runOn([{ file: 'fixtures/cases/esi.log' }], { output: 'log' })
+    const lines = r.stdout.split('\n')
+    assert.match(lines[0], /^\*   << Request  >> \d+ +$/)
+    assert.match(lines[1], /^-   Begin          req \d+ rxreq$/)
+    assert.ok(lines.some((l) => /^\*\*\* << Request  >> \d+/.test(l)), 'level 3 for the nested include')
+    // Every record line of the input appears in the output (the order of transactions may differ).
+    const input = (await import('node:fs')).readFileSync(repoPath('fixtures/cases/esi.log'), 'latin1')
+    const recordLines = (t: string): string[] => t.split('\n').filter((l) => /^-/.test(l)).map((l) => l.replace(/^-+\d*-* +/, '')).sort()
+    assert.deepEqual(recordLines(r.stdout), recordLines(input))
+  })
+
+  it('keeps bytes that are not UTF-8 as they were', async () => {
+    const input = '*   << Request  >> 2\n-   Begin          req 1 rxreq\n-   ReqURL         /\xff\xfe\n-   End            \n\n'
+    const r = await runOn([{ text: input }], { output: 'log' })
+    assert.ok(r.bytes.includes(Buffer.from([0x2f, 0xff, 0xfe, 0x0a])), 'the bytes as they were read')
+  })
+})
+
+describe('-k and --time', () => {
+  it('-k N stops after N records shown, exit 0', async () => {
+    const r = await runOn([{ file: 'fixtures/lab/lab.vxid.log' }], { output: 'json', limit: 3 })
+    assert.equal(r.stdout.trim().split('\n').length, 3)
+    assert.equal(r.code, 0)
+  })
+
+  it('--time starts each compact entry with its ISO start time', async () => {
+    const r = await runOn([{ file: 'fixtures/cases/hit.log' }], { time: true })
+    assert.match(r.stdout, /^2026-11-23T\d\d:\d\d:\d\d\.\d{6}Z +127\.0\.0\.1 => GET \/static\/1 HTTP\/1\.1 HIT\n/)
+  })
+})
+
+describe('shell completion', () => {
+  it('vlogdump completion prints a completion script', () => {
+    const r = spawnSync(process.execPath, [repoPath('dist/vlogdump.mjs'), 'completion'], { encoding: 'utf8' })
+    assert.equal(r.status, 0)
+    assert.match(r.stdout, /complete -o default -F _vlogdump_yargs_completions vlogdump|_vlogdump/)
+  })
+})
+
+describe('statistics', () => {
+  it('--stats-only prints the summary and no records; exit 0 when a record matched', async () => {
+    const r = await runOn([{ file: 'fixtures/varnish-7.1/small.vxid.log' }], { stats: 'only' })
+    assert.equal(r.code, 0)
+    assert.doesNotMatch(r.stdout, /=> GET/)
+    assert.match(r.stdout, /hit ratio/i)
+    assert.match(r.stdout, /p99/)
+  })
+
+  it('--stats prints the records, then the summary', async () => {
+    const r = await runOn([{ file: 'fixtures/cases/hit.log' }], { stats: 'with-records' })
+    assert.match(r.stdout, /^ +127\.0\.0\.1 => GET \/static\/1 HTTP\/1\.1 HIT\n[^]*\n\n[^]*hit ratio/i)
+  })
+
+  it('--stats-json prints one JSON object; filters decide what it counts', async () => {
+    const r = await runOn([{ file: 'fixtures/varnish-7.1/small.vxid.log' }], { stats: 'json' })
+    const j = JSON.parse(r.stdout)
+    assert.equal(r.stdout.trim().split('\n').length, 1)
+    assert.deepEqual([j.records.read, j.records.shown], [300, 300])
+    assert.equal(j.handling.hit, 124)
+  })
+
+  it('Ctrl-C prints the statistics of what was seen, then exits 130', async () => {
+    const { spawn } = await import('node:child_process')
+    const { readFileSync } = await import('node:fs')
+    const child = spawn(process.execPath, [repoPath('dist/vlogdump.mjs'), '--stats-json'])
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stdin.write(readFileSync(repoPath('fixtures/cases/hit.log')))
+    await new Promise((r) => setTimeout(r, 1500))
+    child.kill('SIGINT')
+    const code = await new Promise((r) => child.on('close', r))
+    assert.equal(code, 130)
+    assert.equal(JSON.parse(out).records.read, 1)
+  })
+})
