@@ -108,3 +108,31 @@ describe('statistics', () => {
     assert.equal(JSON.parse(out).records.read, 1)
   })
 })
+
+describe('progress line', () => {
+  it('on a terminal: bytes, percent, rate and records at most once a second, erased at the end', async () => {
+    const { Readable } = await import('node:stream')
+    const { run } = await import('../src/run.js')
+    const { DEFAULTS, Sink } = await import('./support.js')
+    const { readFileSync } = await import('node:fs')
+    const data = readFileSync(repoPath('fixtures/cases/esi.log'))
+    const half = Math.floor(data.length / 2)
+    async function* slow(): AsyncGenerator<Buffer> {
+      yield data.subarray(0, half)
+      await new Promise((r) => setTimeout(r, 1100))
+      yield data.subarray(half)
+    }
+    const stdout = new Sink()
+    const stderr = new Sink()
+    const term = new Sink()
+    const code = await run(DEFAULTS, {
+      inputs: [{ name: 'slow', open: () => Readable.from(slow(), { objectMode: false }) }],
+      stdout,
+      stderr,
+      progress: { stream: term, totalBytes: data.length },
+    })
+    assert.equal(code, 0)
+    assert.match(term.text, /^\r\x1b\[Kvlogdump: 0 MB of 0 MB \(100%\), \d+ MB\/s, \d+ records\r\x1b\[K$/)
+    assert.equal(stderr.text, '')
+  })
+})
