@@ -10,26 +10,34 @@ export class UsageError extends VlogdumpError {
   override name = 'UsageError'
 }
 
-/** A query (-q) that does not parse: points at the column, as varnishlog's vxp_ErrWhere does. */
-export class QueryError extends VlogdumpError {
+/** An error in a piece of text the user wrote: the message shows the text with a caret under the column, as
+ *  varnishlog's vxp_ErrWhere does. */
+class PositionedError extends VlogdumpError {
+  constructor(what: string, reason: string, text: string, offset: number) {
+    super(`${what}: ${reason} at column ${offset + 1}\n  ${text.replace(/[\r\n\t]/g, ' ')}\n  ${' '.repeat(offset)}^`)
+  }
+}
+
+/** A query (-q) that does not parse. */
+export class QueryError extends PositionedError {
   override name = 'QueryError'
   constructor(
     readonly reason: string,
     readonly query: string,
     readonly offset: number,
   ) {
-    super(`query: ${reason} at column ${offset + 1}\n  ${query.replace(/[\r\n\t]/g, ' ')}\n  ${' '.repeat(offset)}^`)
+    super('query', reason, query, offset)
   }
 }
 
-/** A format (-F) that varnishncsa would refuse: points at the column of the specifier, as QueryError does. */
-export class FormatError extends VlogdumpError {
+/** A format (-F) that varnishncsa would refuse, pointing at the specifier. */
+export class FormatError extends PositionedError {
   override name = 'FormatError'
   constructor(
     readonly reason: string,
     readonly format: string,
     readonly offset: number,
   ) {
-    super(`format: ${reason} at column ${offset + 1}\n  ${format.replace(/[\r\n\t]/g, ' ')}\n  ${' '.repeat(offset)}^`)
+    super('format', reason, format, offset)
   }
 }

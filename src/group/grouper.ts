@@ -5,6 +5,7 @@
 // evicted first) and by a timeout in log time; whatever is evicted or left at the end is emitted, marked.
 
 import type { LineSink } from '../parse/line.js'
+import { newTransaction } from './transaction.js'
 import type { IncompleteReason, OtherLine, ParsedLine, Transaction, TxType } from '../vsl/types.js'
 
 export interface GrouperOptions {
@@ -212,22 +213,7 @@ export class Grouper implements LineSink {
   }
 
   private create(vxid: number, type: TxType): Transaction {
-    const tx: Transaction = {
-      vxid,
-      type,
-      parent: -1,
-      reason: '',
-      tags: [],
-      data: [],
-      links: [],
-      linkReasons: [],
-      children: [],
-      state: 0,
-      forced: null,
-      t0: this.now,
-      stamped: false,
-      sessionAddr: null,
-    }
+    const tx = newTransaction(vxid, type, this.now)
     this.pending.set(vxid, tx)
     if (this.pending.size > this.opts.maxPending) {
       const oldest = this.pending.values().next().value as Transaction

@@ -13,6 +13,7 @@
 // and the timeout (log time from ReqEnd), as for -g raw.
 
 import type { LineSink } from '../parse/line.js'
+import { newTransaction } from './transaction.js'
 import type { IncompleteReason, OtherLine, Transaction, TxType } from '../vsl/types.js'
 import type { EmitFn, GrouperOptions, LineCounts } from './grouper.js'
 
@@ -222,23 +223,7 @@ export class LegacyGrouper implements LineSink {
   }
 
   private create(xid: number, type: TxType): Transaction {
-    const tx: Transaction = {
-      vxid: xid,
-      type,
-      parent: -1,
-      reason: '',
-      tags: [],
-      data: [],
-      links: [],
-      linkReasons: [],
-      children: [],
-      state: 0,
-      forced: null,
-      t0: this.now,
-      stamped: false,
-      sessionAddr: null,
-      legacy: true,
-    }
+    const tx = newTransaction(xid, type, this.now, true)
     this.pending.add(tx)
     if (this.pending.size > this.opts.maxPending) {
       const oldest = this.pending.values().next().value as Transaction

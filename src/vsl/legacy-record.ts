@@ -11,7 +11,7 @@
 //             page's deliver, do not change it.
 
 import { decodeBytes } from './text.js'
-import { isoTime } from './record.js'
+import { addr, header, isoTime, toStatus } from './fields.js'
 import type { BackendFetch, Bytes, ClientRecord, Handling, Header, IncompleteReason, Transaction } from './types.js'
 
 const NO_BYTES: Bytes = { header_rx: null, body_rx: null, total_rx: null, header_tx: null, body_tx: null, total_tx: null }
@@ -279,22 +279,6 @@ function legacyBackend(attempts: Transaction[], name: string | null, clientError
   }
 }
 
-function header(d: string): Header {
-  const colon = d.indexOf(':')
-  if (colon < 0) return [decodeBytes(d), '']
-  let v = colon + 1
-  while (v < d.length && d.charCodeAt(v) === 32) v++
-  return [decodeBytes(d.slice(0, colon)), decodeBytes(d.slice(v))]
-}
-
-/** `ReqStart c <ip> <port> <xid>`, or the session's "ip port". */
-function addr(d: string | null): { ip: string; port: number | null } | null {
-  if (d === null || d === '') return null
-  const f = d.split(' ')
-  const port = Number(f[1])
-  return { ip: decodeBytes(f[0]), port: Number.isSafeInteger(port) && port >= 0 ? port : null }
-}
-
 function finite(s: string | undefined): number | null {
   if (s === undefined || s === '') return null
   const n = Number(s)
@@ -304,9 +288,4 @@ function finite(s: string | undefined): number | null {
 /** Sums of the printed nanosecond values, without binary noise. */
 function round9(n: number): number {
   return Math.round(n * 1e9) / 1e9
-}
-
-function toStatus(s: string): number | null {
-  const n = Number(s)
-  return Number.isInteger(n) && n >= 0 && n <= 999 ? n : null
 }

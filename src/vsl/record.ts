@@ -15,6 +15,7 @@ import type {
   Transaction,
 } from './types.js'
 import { decodeBytes } from './text.js'
+import { addr, fields, header, isoTime, toCount, toStatus } from './fields.js'
 import { buildLegacyRecord } from './legacy-record.js'
 
 /** Builds the record for an emitted tree. A tree whose root is a backend transaction (its request never seen)
@@ -487,14 +488,6 @@ function pipeBytes(d: string): Bytes {
   }
 }
 
-function header(d: string): Header {
-  const colon = d.indexOf(':')
-  if (colon < 0) return [decodeBytes(d), '']
-  let v = colon + 1
-  while (v < d.length && d.charCodeAt(v) === 32) v++
-  return [decodeBytes(d.slice(0, colon)), decodeBytes(d.slice(v))]
-}
-
 // Headers are decoded only when something asks for them (a header filter, --*-headers, JSON): most records a
 // filter looks at are never printed.
 
@@ -555,29 +548,6 @@ function unset(headers: Header[], d: string): Header[] {
   return headers
 }
 
-/** `ReqStart <ip> <port> <listener>`, `SessOpen <ip> <port> …`, or the session's "ip port". */
-function addr(d: string | null): { ip: string; port: number | null } | null {
-  if (d === null || d === '') return null
-  const f = fields(d)
-  if (f.length === 0) return null
-  const port = f.length > 1 ? toCount(f[1]) : null
-  return { ip: decodeBytes(f[0]), port }
-}
-
-function fields(d: string): string[] {
-  const out: string[] = []
-  let i = 0
-  const n = d.length
-  while (i < n) {
-    while (i < n && d.charCodeAt(i) === 32) i++
-    if (i >= n) break
-    const s = i
-    while (i < n && d.charCodeAt(i) !== 32) i++
-    out.push(d.slice(s, i))
-  }
-  return out
-}
-
 /** Field n (0 = label) of a Timestamp record: `Label: <abs> <since start> <since last>`. */
 function field(d: string, n: number): string | null {
   const f = fields(d)
@@ -596,26 +566,4 @@ function toSeconds(s: string | null): number | null {
   if (s === null) return null
   const n = Number(s)
   return Number.isFinite(n) ? n : null
-}
-
-function toCount(s: string): number | null {
-  const n = Number(s)
-  return Number.isSafeInteger(n) && n >= 0 ? n : null
-}
-
-function toStatus(s: string): number | null {
-  const n = Number(s)
-  return Number.isInteger(n) && n >= 0 && n <= 999 ? n : null
-}
-
-/** `1795459767.841077` → `2026-11-23T18:49:27.841077Z` (exact microseconds, from the text). */
-export function isoTime(abs: string | null): string | null {
-  if (abs === null) return null
-  const dot = abs.indexOf('.')
-  const secs = Number(dot < 0 ? abs : abs.slice(0, dot))
-  if (!Number.isSafeInteger(secs) || secs < 0 || secs > 253402300799) return null
-  const frac = dot < 0 ? '' : abs.slice(dot + 1)
-  if (!/^\d*$/.test(frac)) return null
-  const base = new Date(secs * 1000).toISOString().slice(0, 19)
-  return `${base}.${(frac + '000000').slice(0, 6)}Z`
 }

@@ -1,0 +1,25 @@
+// Owns making a new, empty Transaction (both groupers start them the same way).
+
+import type { Transaction, TxType } from '../vsl/types.js'
+
+/** An open transaction first seen at log time `now` (epoch seconds; 0 when none is known yet). */
+export function newTransaction(vxid: number, type: TxType, now: number, legacy = false): Transaction {
+  const tx: Transaction = {
+    vxid,
+    type,
+    parent: -1,
+    reason: '',
+    tags: [],
+    data: [],
+    links: [],
+    linkReasons: [],
+    children: [],
+    state: 0,
+    forced: null,
+    t0: now,
+    stamped: false,
+    sessionAddr: null,
+  }
+  if (legacy) tx.legacy = true
+  return tx
+}

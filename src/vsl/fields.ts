@@ -1,0 +1,58 @@
+// Owns reading the fields of record data that both record models (4–7 and 2.1/3.0) use: header lines, addresses,
+// whitespace-separated fields, counts, statuses and times. Text is UTF-8-decoded here (decodeBytes).
+
+import { decodeBytes } from './text.js'
+import type { Header } from './types.js'
+
+export function header(d: string): Header {
+  const colon = d.indexOf(':')
+  if (colon < 0) return [decodeBytes(d), '']
+  let v = colon + 1
+  while (v < d.length && d.charCodeAt(v) === 32) v++
+  return [decodeBytes(d.slice(0, colon)), decodeBytes(d.slice(v))]
+}
+
+/** `ReqStart <ip> <port> <listener>`, `SessOpen <ip> <port> …`, or the session's "ip port". */
+export function addr(d: string | null): { ip: string; port: number | null } | null {
+  if (d === null || d === '') return null
+  const f = fields(d)
+  if (f.length === 0) return null
+  const port = f.length > 1 ? toCount(f[1]) : null
+  return { ip: decodeBytes(f[0]), port }
+}
+
+export function fields(d: string): string[] {
+  const out: string[] = []
+  let i = 0
+  const n = d.length
+  while (i < n) {
+    while (i < n && d.charCodeAt(i) === 32) i++
+    if (i >= n) break
+    const s = i
+    while (i < n && d.charCodeAt(i) !== 32) i++
+    out.push(d.slice(s, i))
+  }
+  return out
+}
+
+export function toCount(s: string): number | null {
+  const n = Number(s)
+  return Number.isSafeInteger(n) && n >= 0 ? n : null
+}
+
+export function toStatus(s: string): number | null {
+  const n = Number(s)
+  return Number.isInteger(n) && n >= 0 && n <= 999 ? n : null
+}
+
+/** `1795459767.841077` → `2026-11-23T18:49:27.841077Z` (exact microseconds, from the text). */
+export function isoTime(abs: string | null): string | null {
+  if (abs === null) return null
+  const dot = abs.indexOf('.')
+  const secs = Number(dot < 0 ? abs : abs.slice(0, dot))
+  if (!Number.isSafeInteger(secs) || secs < 0 || secs > 253402300799) return null
+  const frac = dot < 0 ? '' : abs.slice(dot + 1)
+  if (!/^\d*$/.test(frac)) return null
+  const base = new Date(secs * 1000).toISOString().slice(0, 19)
+  return `${base}.${(frac + '000000').slice(0, 6)}Z`
+}
