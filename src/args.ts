@@ -181,7 +181,7 @@ export function parseArgs(argv: string[], version: string, print: (s: string) =>
     .epilog(EPILOG)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
-      throw new UsageError(msg || err?.message || 'invalid arguments')
+      throw new UsageError(suggest(msg || err?.message || 'invalid arguments', (y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key))
     })
   // With exitProcess(false) yargs prints help/version itself and reports them in the result.
   const orig = console.log
@@ -286,6 +286,44 @@ export function parseArgs(argv: string[], version: string, print: (s: string) =>
       caseless: !!a.caseless,
     },
   }
+}
+
+/** `Unknown argument: jsn` → `… (did you mean --json?)` when an option name is one or two edits away. */
+function suggest(text: string, known: Record<string, unknown>): string {
+  let msg = text
+  const m = /^Unknown arguments?: (.+)$/.exec(msg)
+  if (m === null) return msg
+  // yargs also lists the camelCase twin of a dashed name (req-header-x, reqHeaderX): once is enough.
+  const all = m[1].split(', ')
+  const camel = (a: string): string => a.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+  const args = all.filter((a) => a.includes('-') || !all.some((b) => b !== a && camel(b) === a))
+  msg = `Unknown argument${args.length > 1 ? 's' : ''}: ${args.join(', ')}`
+  const names = Object.keys(known).filter((k) => k.length > 1 && !/[A-Z]/.test(k))
+  const hints: string[] = []
+  for (const arg of args) {
+    let best = ''
+    let bestD = 3
+    for (const n of names) {
+      const d = distance(arg, n)
+      if (d < bestD) {
+        best = n
+        bestD = d
+      }
+    }
+    if (best !== '') hints.push(`--${best}`)
+  }
+  return hints.length === 0 ? msg : `${msg} (did you mean ${hints.join(', ')}?)`
+}
+
+/** Levenshtein distance, for the suggestion above. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    prev = cur
+  }
+  return prev[b.length]
 }
 
 /** `--slow` alone means 1000 ms. */

@@ -7,6 +7,7 @@ import type { Options } from './args.js'
 import { compileFilter } from './filter/filter.js'
 import { chunksOf, type Input } from './input.js'
 import { OutputBuffer } from './output.js'
+import { VlogdumpError } from './errors.js'
 import { StatsCollector } from './stats/stats.js'
 import { renderStats, statsJson } from './stats/render.js'
 import { Grouper, type LineCounts } from './group/grouper.js'
@@ -145,6 +146,11 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
       for await (const chunk of chunksOf(input, (s) => (current = s))) {
         if (first) {
           first = false
+          if (chunk.length >= 4 && chunk.latin1Slice(0, 3) === 'VSL' && chunk[3] < 32) {
+            throw new VlogdumpError(`${input.name}: this looks like a binary VSL file (varnishlog -w); read it with: vlogdump -r ${input.name}`)
+          }
+          // No LF anywhere in a sizeable first chunk, but CRs: lines end at CR.
+          if (chunk.length > 200 && chunk.indexOf(10) < 0 && chunk.indexOf(13) >= 0) splitter.crOnly()
           sniffer.sniff(chunk)
           const legacy = format === 'legacy' || (format === 'auto' && sniffer.layout === 'legacy')
           if (legacy) {
@@ -258,6 +264,7 @@ function drained(w: Writable): Promise<void> {
 }
 
 function describeReadError(name: string, err: unknown): string {
+  if (err instanceof VlogdumpError) return err.message
   const e = err as NodeJS.ErrnoException
   const label = name === '-' ? 'stdin' : name
   switch (e?.code) {

@@ -12,6 +12,8 @@ export class LineSplitter {
   private skipping = false
   /** Lines longer than the bound, skipped (each counted once). */
   overlong = 0
+  /** The line end: LF (and CRLF), or CR for input with CR-only line ends (old Mac style, some pasted logs). */
+  private sep = 10
 
   constructor(
     /** Called with the line's bytes: buf[start, end). The Buffer is only valid during the call. */
@@ -19,12 +21,17 @@ export class LineSplitter {
     private readonly maxLine = DEFAULT_MAX_LINE,
   ) {}
 
+  /** Ends lines at CR instead of LF: for input that has no LF at all. */
+  crOnly(): void {
+    this.sep = 13
+  }
+
   push(chunk: Buffer): void {
     let buf = chunk
     let start = 0
     if (this.tail !== null) {
       // Only the unfinished line is copied, never the whole chunk history.
-      const nl = chunk.indexOf(10)
+      const nl = chunk.indexOf(this.sep)
       if (nl < 0) {
         if (this.tail.length + chunk.length > this.maxLine) this.overflow()
         else this.tail = Buffer.concat([this.tail, chunk])
@@ -36,14 +43,14 @@ export class LineSplitter {
       else this.overlong++
       start = nl + 1
     } else if (this.skipping) {
-      const nl = chunk.indexOf(10)
+      const nl = chunk.indexOf(this.sep)
       if (nl < 0) return
       this.skipping = false
       start = nl + 1
     }
     const len = buf.length
     for (;;) {
-      const nl = buf.indexOf(10, start)
+      const nl = buf.indexOf(this.sep, start)
       if (nl < 0) break
       if (nl - start <= this.maxLine) this.emit(buf, start, nl)
       else this.overlong++
