@@ -12,6 +12,7 @@ import {
   parsePattern,
   parseStatus,
   parseVxids,
+  backtrackWarning,
   type FilterOptions,
   type SlowBy,
 } from './filter/flags.js'
@@ -225,7 +226,12 @@ export function parseArgs(argv: string[], version: string, print: (s: string) =>
   const legacy = legacyOptions(list(a.v) ?? [], hints)
   const ic = !!a['ignore-case']
   const patterns = (flag: string, values: string[] | undefined, extra: string[] = []): Pattern[] =>
-    [...(values ?? []), ...extra].map((v) => parsePattern(flag, v, ic))
+    [...(values ?? []), ...extra].map((v) => {
+      const p = parsePattern(flag, v, ic)
+      const warning = backtrackWarning(flag, p.re.source)
+      if (warning !== null) hints.push(warning)
+      return p
+    })
   // --slow takes an optional value: `--slow access.log` means 1000 ms and a file.
   const files = a._.map(String)
   let slowSpec = a.slow ?? legacy.slow

@@ -49,3 +49,45 @@ describe('hardening', () => {
     assert.match(r.stderr, /1 too long/)
   })
 })
+
+describe('hostile structure', () => {
+  const raw = (vxid: number | string, tag: string, data = ''): string => `${String(vxid).padStart(10)} ${tag.padEnd(14)} c ${data}`
+
+  it('Link loops end: two requests linking each other are emitted, marked, no hang', async () => {
+    const input = [raw(2, 'Begin', 'req 3 esi'), raw(2, 'Link', 'req 3 esi'), raw(3, 'Begin', 'req 2 esi'), raw(3, 'Link', 'req 2 esi'), raw(2, 'End'), raw(3, 'End')]
+    const r = await runOn([{ text: input.join('\n') + '\n' }], { output: 'json' })
+    assert.equal(r.code, 0)
+    assert.ok(r.stdout.trim().split('\n').length >= 1)
+  })
+
+  it('64-bit vxids (Varnish 7.3+) group as well', async () => {
+    const v = 999999999999990
+    const input = [raw(v + 1, 'Begin', `bereq ${v} fetch`), raw(v + 1, 'End'), raw(v, 'Begin', 'req 1 rxreq'), raw(v, 'Link', `bereq ${v + 1} fetch`), raw(v, 'End')]
+    const r = await runOn([{ text: input.join('\n') + '\n' }], { output: 'json' })
+    const rec = JSON.parse(r.stdout)
+    assert.deepEqual([rec.vxid, rec.backend.vxid, rec.incomplete], [v, v + 1, null])
+  })
+
+  it('100,000 headers in one transaction: linear, done in seconds', async () => {
+    const lines = ['*   << Request  >> 5', '-   Begin          req 4 rxreq', '-   ReqURL         /many']
+    for (let i = 0; i < 100000; i++) lines.push(`-   ReqHeader      X-H${i}: ${i}`)
+    for (let i = 0; i < 100000; i++) lines.push(`-   RespHeader     X-R${i}: ${i}`)
+    for (let i = 0; i < 1000; i++) lines.push(`-   RespUnset      X-R${99999 - i}: ${99999 - i}`)
+    lines.push('-   End            ', '')
+    const t0 = Date.now()
+    const r = await runOn([{ text: lines.join('\n') }], { output: 'json' })
+    const rec = JSON.parse(r.stdout)
+    assert.equal(rec.request.headers.length, 100000)
+    assert.equal(rec.response.headers.length, 99000)
+    assert.ok(Date.now() - t0 < 10000, `${Date.now() - t0} ms`)
+  })
+
+  it('a regex that can backtrack exponentially is warned about before reading', () => {
+    const p = parseArgs(['--url', '(a+)+$'], '0', () => {})
+    assert.ok(p.kind === 'run')
+    assert.deepEqual(p.hints, ["--url: '(a+)+$' has a quantifier inside a repeated group, which can backtrack for a very long time on some values"])
+    const q = parseArgs(['--url', '^/api/(v1|v2)/'], '0', () => {})
+    assert.ok(q.kind === 'run')
+    assert.deepEqual(q.hints, [])
+  })
+})

@@ -69,6 +69,15 @@ export const NO_FILTERS: FilterOptions = {
 
 // ---- value syntax (used by args.ts) -------------------------------------------------------------------------
 
+/** A quantified group that itself holds a quantifier, as in `(a+)+` or `(\w*)*`: the shape whose backtracking grows
+ *  exponentially with the value's length. JavaScript regexes cannot be given a time limit, so such a pattern is
+ *  warned about up front (log values are short — 255 bytes by default — which bounds most of the damage). */
+const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/
+
+export function backtrackWarning(flag: string, source: string): string | null {
+  return NESTED_QUANTIFIER.test(source) ? `${flag}: '${source}' has a quantifier inside a repeated group, which can backtrack for a very long time on some values` : null
+}
+
 /** `--url '^/api'`, `--url '!\.png$'`: a JavaScript regex, negated by a leading `!`. */
 export function parsePattern(flag: string, value: string, ignoreCase: boolean): Pattern {
   const negate = value.startsWith('!')
