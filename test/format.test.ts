@@ -15,26 +15,14 @@ import { parseLine } from '../src/parse/line.js'
 import { compileFormat, NCSA_FORMAT } from '../src/render/format.js'
 import { buildRecord } from '../src/vsl/record.js'
 import type { ClientRecord } from '../src/vsl/types.js'
-import { repoPath } from './support.js'
+import { repoPath, recordsInFile } from './support.js'
 
 // %t and %{…}t are local time, as in varnishncsa; the oracle was made under TZ=UTC.
 process.env.TZ = 'UTC'
 
 const ALL_FORMAT = readFileSync(repoPath('fixtures/ncsa-all.format'), 'utf8').replace(/\n$/, '')
 
-/** Records of a text rendering (every record the grouper emits), built once per file. */
-const built = new Map<string, ClientRecord[]>()
-function recordsOf(file: string): ClientRecord[] {
-  let recs = built.get(file)
-  if (recs === undefined) {
-    const list: ClientRecord[] = []
-    const g = new Grouper({ maxPending: 10000, timeout: 0 }, (tree, inc) => list.push(buildRecord(tree, inc)))
-    for (const line of readFileSync(repoPath(file), 'latin1').split('\n')) g.push(parseLine(line))
-    g.flush('eof')
-    built.set(file, (recs = list))
-  }
-  return recs
-}
+const recordsOf = recordsInFile
 
 /** Records from log lines (grouped layout: `-   Tag data`, blank line between transactions). */
 function records(text: string): ClientRecord[] {

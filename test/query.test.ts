@@ -11,14 +11,11 @@ import { QueryError } from '../src/errors.js'
 import { compileFilter } from '../src/filter/filter.js'
 import { any } from '../src/filter/predicate.js'
 import { compileQuery } from '../src/filter/query/compile.js'
-import { Grouper } from '../src/group/grouper.js'
-import { parseLine } from '../src/parse/line.js'
-import { buildRecord } from '../src/vsl/record.js'
 import type { ClientRecord } from '../src/vsl/types.js'
 import { NO_FILTERS } from '../src/filter/flags.js'
 import { lex } from '../src/filter/query/lexer.js'
 import { queriesFromFile } from '../src/filter/query/file.js'
-import { recordsOf, repoPath } from './support.js'
+import { recordsOf, repoPath, recordsInFile } from './support.js'
 
 interface Case {
   name: string
@@ -32,19 +29,7 @@ interface Case {
 
 const cases = JSON.parse(readFileSync(repoPath('test/query-cases.json'), 'utf8')) as Case[]
 
-/** Every record of a capture layout, built in-process (with its transaction tree), once per file. */
-const built = new Map<string, ClientRecord[]>()
-function recordsIn(file: string): ClientRecord[] {
-  let recs = built.get(file)
-  if (recs === undefined) {
-    const list: ClientRecord[] = []
-    const g = new Grouper({ maxPending: 10000, timeout: 0 }, (tree, inc) => list.push(buildRecord(tree, inc)))
-    for (const line of readFileSync(repoPath(file), 'latin1').split('\n')) g.push(parseLine(line))
-    g.flush('eof')
-    built.set(file, (recs = list))
-  }
-  return recs
-}
+const recordsIn = recordsInFile
 
 /** Level-1 vxids of the groups a query selects: the request and, as varnishlog -g request prints them, the
  *  requests of its restart chain. */

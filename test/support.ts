@@ -1,6 +1,9 @@
 // Test helpers: paths into the repo, and run() in-process over fixture files with a string sink.
 
-import { createReadStream } from 'node:fs'
+import { createReadStream, readFileSync } from 'node:fs'
+import { Grouper } from '../src/group/grouper.js'
+import { parseLine } from '../src/parse/line.js'
+import { buildRecord } from '../src/vsl/record.js'
 import { Readable, Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type { Options } from '../src/args.js'
@@ -79,4 +82,19 @@ export async function recordsOf(inputs: Parameters<typeof runOn>[0], opts: Parti
 /** Text input from lines (joined with \n, with a final newline). */
 export function lines(...ls: string[]): { text: string } {
   return { text: ls.join('\n') + '\n' }
+}
+
+/** Every record of a capture file, built in-process with its transaction tree (for the query language and
+ *  format tests, which need `tree`), once per file. */
+const built = new Map<string, ClientRecord[]>()
+export function recordsInFile(file: string): ClientRecord[] {
+  let recs = built.get(file)
+  if (recs === undefined) {
+    const list: ClientRecord[] = []
+    const g = new Grouper({ maxPending: 10000, timeout: 0 }, (tree, inc) => list.push(buildRecord(tree, inc)))
+    for (const line of readFileSync(repoPath(file), 'latin1').split('\n')) g.push(parseLine(line))
+    g.flush('eof')
+    built.set(file, (recs = list))
+  }
+  return recs
 }
