@@ -6,11 +6,11 @@ import { describe, it } from 'node:test'
 import { lines, recordsOf, runOn } from './support.js'
 import type { ClientRecord } from '../src/vsl/types.js'
 
-/** A -g vxid request group with the given records between Begin and End. */
-function request(vxid: number, body: string[], reason = 'rxreq', parent = 1): string[] {
+/** A -g vxid group with the given records (`Tag data`) between Begin and End. */
+function group(header: string, begin: string, body: string[]): string[] {
   return [
-    `*   << Request  >> ${vxid}`,
-    `-   Begin          req ${parent} ${reason}`,
+    header,
+    `-   Begin          ${begin}`,
     ...body.map((b) => {
       const sp = b.indexOf(' ')
       return `-   ${b.slice(0, sp).padEnd(14)} ${b.slice(sp + 1)}`
@@ -20,17 +20,12 @@ function request(vxid: number, body: string[], reason = 'rxreq', parent = 1): st
   ]
 }
 
+function request(vxid: number, body: string[], reason = 'rxreq', parent = 1): string[] {
+  return group(`*   << Request  >> ${vxid}`, `req ${parent} ${reason}`, body)
+}
+
 function bereqGroup(vxid: number, parent: number, reason: string, body: string[]): string[] {
-  return [
-    `*   << BeReq    >> ${vxid}`,
-    `-   Begin          bereq ${parent} ${reason}`,
-    ...body.map((b) => {
-      const sp = b.indexOf(' ')
-      return `-   ${b.slice(0, sp).padEnd(14)} ${b.slice(sp + 1)}`
-    }),
-    '-   End            ',
-    '',
-  ]
+  return group(`*   << BeReq    >> ${vxid}`, `bereq ${parent} ${reason}`, body)
 }
 
 async function one(body: string[]): Promise<ClientRecord> {
