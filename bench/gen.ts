@@ -12,7 +12,7 @@ import { basename, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** Bumped whenever the output for the same arguments changes, so cached files in bench/data are regenerated. */
-export const GENERATOR_VERSION = 1
+export const GENERATOR_VERSION = 2
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url))
 export const DATA_DIR = join(REPO, 'bench', 'data')
@@ -307,7 +307,7 @@ export function compileCapture(spec: InputSpec): Capture {
     rootOf: new Map(),
     bytes: Buffer.byteLength(text, 'latin1'),
   }
-  treesOf(text, capture)
+  treesOf(text, capture, spec.layout === LEGACY)
 
   // Rendering repetition 0 must give back the fixture exactly, or a slot was misplaced.
   const back = render(capture, 0, () => true)
@@ -320,7 +320,7 @@ export function compileCapture(spec: InputSpec): Capture {
 }
 
 /** Finds, from Begin and Link records, each transaction's client request tree (root = the `rxreq` request). */
-function treesOf(text: string, c: Capture): void {
+function treesOf(text: string, c: Capture, legacy: boolean): void {
   const parent = new Map<number, number>()
   const kind = new Map<number, string>()
   const seen = new Set<number>()
@@ -346,7 +346,9 @@ function treesOf(text: string, c: Capture): void {
       seen.add(vxid)
       c.txOrder.push(vxid)
     }
-    if (/^ReqStart /.test(rest)) c.clientRequests++ // Varnish 2.1/3.0: one request per ReqStart
+    // Varnish 2.1/3.0: one request per ReqStart. 4-7 log ReqStart in every request (ESI and restarts too): there
+    // a client request is a `Begin req … rxreq`.
+    if (legacy && /^ReqStart /.test(rest)) c.clientRequests++
     const b = /^Begin +(sess|req|bereq) ([0-9]+) (\S+)/.exec(rest)
     if (b !== null) {
       kind.set(vxid, b[1])
