@@ -45,6 +45,8 @@ export interface Options {
   color: ColorMode
   maxPending: number
   timeout: number
+  /** --threads: worker threads for large files; 0 picks one per core (at most 4), 1 reads in one thread. */
+  threads: number
   inputFormat: InputFormat
   summary: boolean
   filters: FilterOptions
@@ -174,6 +176,13 @@ export function parseArgs(argv: string[], version: string, print: (s: string) =>
       group: LIMITS,
       describe: 'Seconds (of log time) a transaction may stay unfinished before it is printed as incomplete; 0: no limit',
     })
+    .option('threads', {
+      alias: 'j',
+      type: 'number',
+      default: 0,
+      group: LIMITS,
+      describe: 'Worker threads for files of 32 MB and more; 0: one per core (up to 4); 1: read in one thread',
+    })
     .strictOptions()
     .exitProcess(false)
     .version(version)
@@ -205,6 +214,10 @@ export function parseArgs(argv: string[], version: string, print: (s: string) =>
   const timeout = a.timeout
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 0) {
     throw new UsageError(`--timeout: expected seconds (0 or more), got '${String(argValue(argv, 'timeout', 'T'))}'`)
+  }
+  const threads = a.threads
+  if (typeof threads !== 'number' || !Number.isSafeInteger(threads) || threads < 0 || threads > 64) {
+    throw new UsageError(`--threads: expected a whole number from 0 to 64, got '${String(argValue(argv, 'threads', 'j'))}'`)
   }
   if (a.json && a.output !== undefined && a.output !== 'json') throw new UsageError(`--json and --output ${a.output} do not go together`)
   if (a.format !== undefined && (a.json || a.output !== undefined)) throw new UsageError('--format and --json/--output do not go together')
@@ -284,6 +297,7 @@ export function parseArgs(argv: string[], version: string, print: (s: string) =>
       color: a.color as ColorMode,
       maxPending,
       timeout,
+      threads,
       inputFormat: a['input-format'] as InputFormat,
       summary: !!a.summary,
       filters,

@@ -6,11 +6,27 @@ const NON_ASCII = /[^\x00-\x7f]/
 const BLOCK = 256 * 1024
 
 export class OutputBuffer {
-  private buf = Buffer.allocUnsafe(BLOCK)
+  private buf: Buffer
   /** buf[start, end) is pushed but not yet taken; what is before start was handed out and is never rewritten. */
   private start = 0
   private end = 0
   private sealed: Buffer[] = []
+  /** Bytes pushed since the last take. */
+  length = 0
+
+  /** Writes into `target` first (the parallel reader's own memory), then into blocks of its own. */
+  constructor(target?: Buffer) {
+    this.buf = target ?? Buffer.allocUnsafe(BLOCK)
+  }
+
+  /** Starts over in `target` (or the current block): everything taken before has been consumed, so its memory
+   *  is written again. The parallel reader's buffers are reused this way instead of being garbage. */
+  rewind(target?: Buffer): void {
+    if (target !== undefined) this.buf = target
+    this.start = this.end = 0
+    this.sealed = []
+    this.length = 0
+  }
 
   /** Adds rendered text: UTF-8, or with `bytes` a latin1 string whose chars are the bytes to write (log lines). */
   push(s: string, bytes = false): void {
@@ -21,12 +37,27 @@ export class OutputBuffer {
       this.buf = Buffer.allocUnsafe(Math.max(BLOCK, max))
       this.start = this.end = 0
     }
-    this.end += bytes || !NON_ASCII.test(s) ? this.buf.latin1Write(s, this.end) : this.buf.utf8Write(s, this.end)
+    const n = bytes || !NON_ASCII.test(s) ? this.buf.latin1Write(s, this.end) : this.buf.utf8Write(s, this.end)
+    this.end += n
+    this.length += n
+  }
+
+  /** Adds bytes already encoded (records a worker rendered), copied: the caller may reuse its memory at once. */
+  pushBytes(b: Uint8Array): void {
+    if (this.end + b.length > this.buf.length) {
+      this.seal()
+      this.buf = Buffer.allocUnsafe(Math.max(BLOCK, b.length))
+      this.start = this.end = 0
+    }
+    this.buf.set(b, this.end)
+    this.end += b.length
+    this.length += b.length
   }
 
   /** The bytes pushed since the last take, or null. */
   take(): Buffer | null {
     this.seal()
+    this.length = 0
     if (this.sealed.length === 0) return null
     const out = this.sealed.length === 1 ? this.sealed[0] : Buffer.concat(this.sealed)
     this.sealed = []
@@ -36,6 +67,7 @@ export class OutputBuffer {
   discard(): void {
     this.start = this.end
     this.sealed = []
+    this.length = 0
   }
 
   private seal(): void {

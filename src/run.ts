@@ -2,6 +2,8 @@
 // render → output. The only async boundary is per chunk (reading, and waiting for stdout to drain); everything
 // per line is synchronous. Inputs are read in order, and groups never span files.
 
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import type { Readable, Writable } from 'node:stream'
 import type { Options } from './args.js'
 import { compileFilter } from './filter/filter.js'
@@ -15,13 +17,12 @@ import { FormatFilter, LayoutSniffer } from './parse/layout.js'
 import { scanLine, TAG_WIDTH, TAG_WIDTH_LEGACY, type LineSink } from './parse/line.js'
 import { LegacyGrouper } from './group/legacy.js'
 import { LineSplitter } from './parse/lines.js'
-import { compileCompact } from './render/compact.js'
-import { renderJson } from './render/json.js'
-import { renderLog } from './render/log.js'
-import { compileFormat, NCSA_FORMAT } from './render/format.js'
 import { createPalette } from './render/palette.js'
+import { compileRenderer } from './render/renderer.js'
 import { buildRecord } from './vsl/record.js'
 import type { ClientRecord, IncompleteReason, Transaction } from './vsl/types.js'
+import { addRecordCounts, countRecord, type RecordCounts } from './record-counts.js'
+import { DEFAULT_BLOCK, ParallelReader, type ReadTotals } from './parallel/reader.js'
 
 export type { Input } from './input.js'
 
@@ -38,14 +39,15 @@ export interface Io {
 export interface RunSettings extends Options {
   /** Resolved from --color and the environment by cli.ts. */
   useColor: boolean
+  /** When a file is read by worker threads (src/parallel), and in what blocks; tests make both small. */
+  parallel?: { minBytes: number; blockBytes: number }
 }
 
-export interface RunStats {
+/** Files from this size on are read by worker threads (when there are cores for them). */
+export const PARALLEL_MIN_BYTES = 32 * 1024 * 1024
+
+export interface RunStats extends RecordCounts {
   lines: number
-  records: number
-  shown: number
-  backendOnly: number
-  incomplete: Partial<Record<IncompleteReason, number>>
   counts: LineCounts
   overlong: number
   rejected: number
@@ -94,18 +96,21 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   }
   io.stdout.on('error', onStdoutError)
 
-  const emit = (root: Transaction, incomplete: IncompleteReason | null): void => {
+  /** Builds, counts and filters an emitted tree: the record to print, or null. */
+  const decide = (root: Transaction, incomplete: IncompleteReason | null): ClientRecord | null => {
     const rec = buildRecord(root, incomplete)
-    stats.records++
-    if (rec.side === 'backend') stats.backendOnly++
-    if (rec.incomplete !== null) stats.incomplete[rec.incomplete] = (stats.incomplete[rec.incomplete] ?? 0) + 1
-    if (stopped || limited) return
+    countRecord(stats, rec)
+    if (stopped || limited) return null
     const show = keep === null || keep(rec)
     collector?.add(rec, show)
-    if (!show) return
-    if (printRecords) out.push(render(rec), bytesOut)
+    if (!show) return null
     stats.shown++
     if (opts.limit !== null && stats.shown >= opts.limit) limited = true
+    return rec
+  }
+  const emit = (root: Transaction, incomplete: IncompleteReason | null): void => {
+    const rec = decide(root, incomplete)
+    if (rec !== null && printRecords) out.push(render(rec), bytesOut)
   }
 
   const flushOut = async (): Promise<void> => {
@@ -127,8 +132,39 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   const layouts = new Set<string>()
   const limits = { maxPending: opts.maxPending, timeout: opts.timeout }
   const format = opts.inputFormat
+  // Worker threads for large files, where every record is printed as it comes (no statistics, no -k, the
+  // layout detected). Started on the first such file, ended with the run.
+  const threads = opts.threads === 0 ? Math.min(4, availableParallelism()) : opts.threads
+  const parallel = opts.parallel ?? { minBytes: PARALLEL_MIN_BYTES, blockBytes: DEFAULT_BLOCK }
+  const canParallel = threads > 1 && collector === null && opts.limit === null && format === 'auto'
+  let reader: ParallelReader | null = null
+  const hooks = {
+    emit: (root: Transaction, incomplete: IncompleteReason | null): string | null => {
+      const rec = decide(root, incomplete)
+      return rec === null ? null : render(rec)
+    },
+    write: (bytes: Buffer): Promise<void> =>
+      new Promise<void>((resolve) => {
+        if (stopped) resolve()
+        else io.stdout.write(bytes, () => resolve())
+      }),
+    stopped: () => stopped || interrupted,
+  }
+  try {
   for (const input of io.inputs) {
     if (stopped || interrupted || limited) break
+    const layout = canParallel && input.path !== undefined ? parallelLayout(input.path, parallel.minBytes) : null
+    if (layout !== null) {
+      layouts.add(layout)
+      reader ??= new ParallelReader(opts, { workers: threads, blockBytes: parallel.blockBytes })
+      try {
+        addTotals(stats, await reader.read(input.path!, hooks, limits))
+      } catch (err) {
+        failed = true
+        io.stderr.write(`vlogdump: ${describeReadError(input.name, err)}\n`)
+      }
+      continue
+    }
     // The grouper is chosen from the input's first lines: Varnish 2.1/3.0 (fd and xid) or 4-7 (vxid).
     const sniffer = new LayoutSniffer()
     let grouper: Grouper | LegacyGrouper = new Grouper(limits, emit)
@@ -186,6 +222,9 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     stats.rejected += formatFilter?.rejected ?? 0
     await flushOut()
   }
+  } finally {
+    await reader?.close()
+  }
   progress?.done()
   io.signal?.removeEventListener('abort', onAbort)
   // The statistics of what was seen: also after Ctrl-C, not after a closed pipe.
@@ -206,19 +245,6 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   if (interrupted) return EXIT_INTERRUPTED
   if (stopped || limited) return EXIT_MATCH
   return stats.shown > 0 ? EXIT_MATCH : EXIT_NO_MATCH
-}
-
-function compileRenderer(opts: RunSettings): (rec: ClientRecord) => string {
-  switch (opts.output) {
-    case 'json':
-      return renderJson
-    case 'log':
-      return renderLog
-    case 'format':
-      return compileFormat(opts.format === 'ncsa' || opts.format === null ? NCSA_FORMAT : opts.format)
-    case 'compact':
-      return compileCompact(opts, createPalette(opts.useColor))
-  }
 }
 
 /** The progress line on a terminal's stderr for long file input: at most once a second, erased at the end. */
@@ -280,6 +306,36 @@ function describeReadError(name: string, err: unknown): string {
     default:
       return `cannot read ${label}: ${e?.message ?? String(err)}`
   }
+}
+
+/** The layout of a file worth reading with worker threads (large, plain text of Varnish 4-7 with LF line ends),
+ *  from its first 64 KiB; null for any other file (gzip, binary VSL, Varnish 2.1/3.0, CR-only, small). */
+function parallelLayout(path: string, minBytes: number): string | null {
+  let head: Buffer
+  try {
+    if (statSync(path).size < minBytes) return null
+    const fd = openSync(path, 'r')
+    try {
+      head = Buffer.alloc(65536)
+      head = head.subarray(0, readSync(fd, head, 0, head.length, 0))
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    return null // the sequential reader reports it
+  }
+  if (head.length < 4 || (head[0] === 0x1f && head[1] === 0x8b) || head.latin1Slice(0, 3) === 'VSL' || head.indexOf(10) < 0) return null
+  const sniffer = new LayoutSniffer()
+  sniffer.sniff(head)
+  return sniffer.layout === null || sniffer.layout === 'legacy' ? null : sniffer.describe()
+}
+
+function addTotals(stats: RunStats, t: ReadTotals): void {
+  addRecordCounts(stats, t)
+  addCounts(stats.counts, t.counts)
+  stats.lines += t.lines
+  stats.overlong += t.overlong
+  stats.pending += t.pending
 }
 
 function addCounts(into: LineCounts, from: LineCounts): void {

@@ -33,6 +33,7 @@ export const DEFAULTS: RunSettings = {
   color: 'never',
   maxPending: 10000,
   timeout: 120,
+  threads: 1,
   inputFormat: 'auto',
   summary: false,
   filters: NO_FILTERS,
@@ -47,7 +48,8 @@ export class Sink extends Writable {
   chunks: Buffer[] = []
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
     this.text += chunk.toString('utf8')
-    this.chunks.push(chunk)
+    // A copy: once a write is done its memory may be reused (the parallel reader writes from two buffers in turn).
+    this.chunks.push(Buffer.from(chunk))
     cb()
   }
 }

@@ -13,6 +13,17 @@ export interface GrouperOptions {
   maxPending: number
   /** Seconds of log time a transaction may wait (-T); 0 disables. */
   timeout: number
+  /** Block mode (src/parallel): remember, per transaction, the position of each of its lines (`pos` when it was
+   *  read), so that what is still pending at the end of a block can be handed on as lines. */
+  track?: boolean
+}
+
+/** What a block leaves unfinished: the positions of the lines of its pending transactions, in order, and the
+ *  sessions still open (vxid and client address), for the grouper that reads on. */
+export interface Leftovers {
+  positions: number[]
+  /** Open sessions, each with the position of the line that opened it. */
+  sessions: [vxid: number, addr: string | null, pos: number][]
 }
 
 /** What became of every line read: a line either belongs to a client/backend transaction or is skipped. */
@@ -34,6 +45,9 @@ export type EmitFn = (root: Transaction, incomplete: IncompleteReason | null) =>
 
 interface Session {
   addr: string | null
+  /** Block mode: where it was first seen, and whether its End was read. */
+  pos: number
+  ended: boolean
 }
 
 const MAX_DEPTH = 256
@@ -54,11 +68,24 @@ export class Grouper implements LineSink {
   /** Log time: the latest Timestamp seen, in epoch seconds. */
   private now = 0
   private nextTimeoutCheck = 0
+  private readonly track: boolean
+  /** Block mode: the position of the line being read (set by the reader before each line). */
+  pos = 0
+  /** Block mode: no group header or blank line yet. A block may start inside a group (grouped layouts): its
+   *  first lines belong to a header an earlier block read, and are handed on with the leftovers. */
+  private atHead = true
+  private readonly head: number[] = []
+  /** Block mode: the last header line, when it opened a session or non-transactional group that no blank line
+   *  has closed yet (a block that ends there hands it on, so the next block's lines keep their context). */
+  private openHeader = -1
+  private openKind: 0 | 1 | 2 = 0
 
   constructor(
     private readonly opts: GrouperOptions,
     private readonly emit: EmitFn,
-  ) {}
+  ) {
+    this.track = opts.track === true
+  }
 
   /** Number of transactions waiting (for tests and statistics). */
   get pendingCount(): number {
@@ -78,6 +105,8 @@ export class Grouper implements LineSink {
         this.counts.blank++
         this.lastTx = null
         this.lastOther = 0
+        this.atHead = false
+        this.openHeader = -1
         return
       case 'noise':
         this.counts.noise++
@@ -102,10 +131,13 @@ export class Grouper implements LineSink {
     this.lastTx = null
     this.current = null
     this.currentSession = null
+    this.atHead = false
     if (type === 'raw' || vxid === 0) {
       this.currentOther = 2
       this.lastOther = 2
       this.counts.nontx++
+      this.openHeader = this.pos
+      this.openKind = 2
       return
     }
     if (type === 'sess') {
@@ -113,8 +145,11 @@ export class Grouper implements LineSink {
       this.lastOther = 1
       this.counts.session++
       this.currentSession = this.session(vxid)
+      this.openHeader = this.pos
+      this.openKind = 1
       return
     }
+    this.openHeader = -1
     this.currentOther = 0
     this.counts.tx++
     let tx = this.pending.get(vxid)
@@ -125,6 +160,7 @@ export class Grouper implements LineSink {
     }
     if (tx === undefined) tx = this.create(vxid, type)
     else if (tx.type === 'unknown') tx.type = type
+    if (this.track) tx.lines!.push(this.pos)
     this.current = tx
   }
 
@@ -137,8 +173,12 @@ export class Grouper implements LineSink {
     if (vxid < 0 || (this.current !== null && vxid === this.current.vxid)) {
       tx = this.current
       if (tx === null) {
-        if (this.currentOther === 1) this.sessionRecord(this.currentSession!, tag, data)
+        if (this.currentOther === 1) {
+          this.sessionRecord(this.currentSession!, tag, data)
+          if (tag === 'End') this.currentSession!.ended = true
+        }
         else if (this.currentOther === 2) this.counts.nontx++
+        else if (this.track && this.atHead) this.head.push(this.pos)
         else this.counts.bad++ // a record line before any header: nothing to attach it to
         this.lastOther = this.currentOther
         return
@@ -173,6 +213,7 @@ export class Grouper implements LineSink {
     }
     if (tx === undefined) tx = this.create(vxid, 'unknown')
     this.counts.tx++
+    if (this.track) tx.lines!.push(this.pos)
     tx.tags.push(tag)
     tx.data.push(data)
     this.lastTx = tx
@@ -207,13 +248,16 @@ export class Grouper implements LineSink {
       const last = tx.data.length - 1
       tx.data[last] += '\n' + text
       this.counts.tx++
+      if (this.track) tx.lines!.push(this.pos)
     } else if (this.lastOther === 1) this.counts.session++
     else if (this.lastOther === 2) this.counts.nontx++
+    else if (this.track && this.atHead) this.head.push(this.pos)
     else this.counts.bad++
   }
 
   private create(vxid: number, type: TxType): Transaction {
     const tx = newTransaction(vxid, type, this.now)
+    if (this.track) tx.lines = []
     this.pending.set(vxid, tx)
     if (this.pending.size > this.opts.maxPending) {
       const oldest = this.pending.values().next().value as Transaction
@@ -254,12 +298,48 @@ export class Grouper implements LineSink {
       tx.stamped = true
       tx.t0 = t
     }
+    if (t > this.now) this.advanceTo(t)
+  }
+
+  /** Log time moves on to `t` (epoch seconds): transactions waiting longer than the timeout are evicted. Called
+   *  per Timestamp, and by the parallel reader with the latest time a block saw. */
+  advanceTo(t: number): void {
     if (t <= this.now) return
     this.now = t
     if (this.opts.timeout > 0 && t >= this.nextTimeoutCheck) {
       this.nextTimeoutCheck = t + 1
       this.expire()
     }
+  }
+
+  /** The latest log time seen (epoch seconds, whole). */
+  get clock(): number {
+    return this.now
+  }
+
+  /** Block mode: a session that an earlier block opened, so that its later records are known as a session's. */
+  addSession(vxid: number, addr: string | null): void {
+    const s = this.session(vxid)
+    if (s.addr === null) s.addr = addr
+  }
+
+  /** Block mode: the lines of everything still pending and the open sessions, for the grouper that reads on. The
+   *  lines are taken out of the counts (that grouper counts them when it reads them). Nothing is emitted. */
+  leftovers(): Leftovers {
+    const positions: number[] = []
+    for (const tx of this.pending.values()) for (const p of tx.lines!) positions.push(p)
+    this.counts.tx -= positions.length
+    // Lines before the block's first header (uncounted here), and the header of a group still open.
+    for (const p of this.head) positions.push(p)
+    if (this.openHeader >= 0) {
+      positions.push(this.openHeader)
+      if (this.openKind === 1) this.counts.session--
+      else this.counts.nontx--
+    }
+    positions.sort((a, b) => a - b)
+    const sessions: Leftovers['sessions'] = []
+    for (const [vxid, s] of this.sessions) if (!s.ended) sessions.push([vxid, s.addr, s.pos])
+    return { positions, sessions }
   }
 
   /** Evicts transactions that have waited longer than the timeout. Map order is first-seen order, so the scan
@@ -276,7 +356,7 @@ export class Grouper implements LineSink {
   private session(vxid: number): Session {
     let s = this.sessions.get(vxid)
     if (s === undefined) {
-      s = { addr: null }
+      s = { addr: null, pos: this.pos, ended: false }
       this.sessions.set(vxid, s)
       if (this.sessions.size > this.opts.maxPending) {
         // Sessions only lend their client address; the oldest is forgotten, never reported as a record.
@@ -306,11 +386,17 @@ export class Grouper implements LineSink {
   private settle(tx: Transaction): void {
     for (let depth = 0; depth < MAX_DEPTH; depth++) {
       if (tx.state === 0) return
+      // Block mode: a transaction whose Begin an earlier block read is finished by the grouper that reads on;
+      // here it never completes, and neither does the tree it belongs to.
+      if (this.track && tx.reason === '') return
       const links = tx.links
       for (let i = 0; i < links.length; i++) {
         const child = this.pending.get(links[i])
         if (child === undefined || child.state !== 2 || child === tx) return
       }
+      // Block mode: a request without ReqStart (garbage) takes its client address from its session, which an
+      // earlier block may have read: it is finished by the grouper that reads on, which knows every session.
+      if (this.track && tx.sessionAddr === null && tx.reason === 'rxreq' && !tx.tags.includes('ReqStart')) return
       tx.state = 2
       if (isRoot(tx)) {
         this.emitTree(tx, null)

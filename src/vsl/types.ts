@@ -66,6 +66,8 @@ export interface Transaction {
   sessionAddr: string | null
   /** A Varnish 2.1/3.0 transaction (keyed by xid, with that version's tags). */
   legacy?: boolean
+  /** Block mode (src/parallel): positions of the transaction's lines in the input. */
+  lines?: number[]
 }
 
 export type Handling = 'hit' | 'miss' | 'pass' | 'pipe' | 'synth' | 'hitmiss' | 'hitpass'

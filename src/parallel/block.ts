@@ -1,0 +1,110 @@
+// Owns one block of the parallel reader: a run of whole lines (bytes) in; the records that block completes,
+// rendered, and what it leaves unfinished (as lines) out. Runs in a worker thread; a pure function of the block,
+// so tests call it in-process. The grouper never evicts here (no -L, no -T): that is the main thread's call, which
+// sees the unfinished lines of every block in order (src/parallel/reader.ts).
+
+import { Grouper, type LineCounts } from '../group/grouper.js'
+import { scanLine } from '../parse/line.js'
+import { LineSplitter } from '../parse/lines.js'
+import { OutputBuffer } from '../output.js'
+import { buildRecord } from '../vsl/record.js'
+import { countRecord, newRecordCounts, type RecordCounts } from '../record-counts.js'
+import type { ClientRecord } from '../vsl/types.js'
+
+export interface BlockJob {
+  seq: number
+  /** Position (byte offset in the input) of the block's first byte. */
+  base: number
+  /** The block: in-process, or (from the reader) left null and found in the worker's input slot `slot`. */
+  bytes: Uint8Array | null
+  slot: number
+  length: number
+  /** The input's last block: a last line without a newline is read too. */
+  last: boolean
+}
+
+export interface BlockResult extends RecordCounts {
+  seq: number
+  /** The shown records, rendered, in the order they completed: in `out`, or (from a worker) in its output slot
+   *  `outSlot` when they fit there (-1 when not). */
+  out: Uint8Array
+  outSlot: number
+  outLength: number
+  /** Per shown record: the position of the line that completed it, and where its text ends in `out`. */
+  marks: Float64Array
+  counts: LineCounts
+  lines: number
+  overlong: number
+  /** The lines of the transactions still pending at the block's end, each ending with LF, in input order. */
+  leftBytes: Uint8Array
+  leftPos: Float64Array
+  sessions: [vxid: number, addr: string | null, pos: number][]
+  /** The latest log time the block saw (epoch seconds). */
+  clock: number
+}
+
+export interface BlockStages {
+  keep: ((rec: ClientRecord) => boolean) | null
+  render: (rec: ClientRecord) => string
+  /** Rendered text is latin1 bytes (--output log). */
+  bytesOut: boolean
+}
+
+export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStages, out = new OutputBuffer()): BlockResult {
+  const { keep, render, bytesOut } = stages
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, job.length)
+  const tally = newRecordCounts()
+  const marks: number[] = []
+  const grouper = new Grouper({ maxPending: Infinity, timeout: 0, track: true }, (root, incomplete) => {
+    const rec = buildRecord(root, incomplete)
+    countRecord(tally, rec)
+    if (keep !== null && !keep(rec)) return
+    tally.shown++
+    out.push(render(rec), bytesOut)
+    marks.push(grouper.pos, out.length)
+  })
+  let lines = 0
+  const base = job.base
+  const splitter = new LineSplitter((b, start, end) => {
+    lines++
+    grouper.pos = base + start
+    scanLine(b, start, end, grouper)
+  })
+  splitter.push(buf)
+  if (job.last) splitter.end()
+  const left = grouper.leftovers()
+  // The leftover lines, copied out of the block (each up to its LF, or to the block's end for a last line).
+  const pos = left.positions
+  let size = 0
+  const ends: number[] = new Array(pos.length)
+  for (let i = 0; i < pos.length; i++) {
+    const s = pos[i] - base
+    const nl = buf.indexOf(10, s)
+    ends[i] = nl < 0 ? buf.length : nl
+    size += ends[i] - s + 1
+  }
+  const leftBytes = new Uint8Array(size)
+  let at = 0
+  for (let i = 0; i < pos.length; i++) {
+    const s = pos[i] - base
+    leftBytes.set(buf.subarray(s, ends[i]), at)
+    at += ends[i] - s
+    leftBytes[at++] = 10
+  }
+  const rendered = out.take()
+  return {
+    seq: job.seq,
+    ...tally,
+    out: rendered ?? new Uint8Array(0),
+    outSlot: -1,
+    outLength: rendered?.length ?? 0,
+    marks: Float64Array.from(marks),
+    counts: grouper.counts,
+    lines: lines + splitter.overlong,
+    overlong: splitter.overlong,
+    leftBytes,
+    leftPos: Float64Array.from(pos),
+    sessions: left.sessions,
+    clock: grouper.clock,
+  }
+}

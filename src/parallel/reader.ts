@@ -1,0 +1,282 @@
+// Owns the parallel reader: a large plain file in, the same records out as the sequential reader, on every core.
+// The main thread cuts the file into blocks of whole lines (at a blank line where it can: a group boundary in the
+// grouped layouts) and hands them to worker threads round-robin; a worker groups, builds, filters and renders
+// what its block completes (src/parallel/block.ts). What a block leaves unfinished — a transaction that began
+// in an earlier block or ends in a later one, a request whose backend fetch is elsewhere — comes back as lines,
+// with their positions, and is read here, in input order, by one grouper that owns -L and -T. Each record carries
+// the position of the line that completed it, so the output is merged back into input order: the same records
+// in the same order as one thread reading line by line, up to evictions (-L, -T, reused vxids), which are
+// decided at block ends here.
+
+import { open } from 'node:fs/promises'
+import { Worker } from 'node:worker_threads'
+import type { Options } from '../args.js'
+import { Grouper, type LineCounts } from '../group/grouper.js'
+import { DEFAULT_MAX_LINE } from '../parse/lines.js'
+import { scanLine } from '../parse/line.js'
+import { OutputBuffer } from '../output.js'
+import { addRecordCounts, newRecordCounts, type RecordCounts } from '../record-counts.js'
+import type { IncompleteReason, Transaction } from '../vsl/types.js'
+import type { BlockJob, BlockResult } from './block.js'
+
+export interface WorkerSettings extends Options {
+  useColor: boolean
+}
+
+/** What a worker starts with: the settings, and its two input and two output slots (shared memory). */
+export interface WorkerData {
+  settings: WorkerSettings
+  inSlots: SharedArrayBuffer[]
+  outSlots: SharedArrayBuffer[]
+}
+
+export interface ParallelSettings {
+  /** Worker threads. */
+  workers: number
+  /** Bytes per block (at least twice the longest line kept, 1 MiB). */
+  blockBytes: number
+}
+
+export const DEFAULT_BLOCK = 1024 * 1024
+
+/** What the caller does with a record the main thread's grouper completes: its rendered text, or null. */
+export type MergeEmit = (root: Transaction, incomplete: IncompleteReason | null) => string | null
+
+export interface ReadHooks {
+  emit: MergeEmit
+  /** Writes bytes to the output; resolves when they are written (their memory is then reused). */
+  write: (bytes: Buffer) => Promise<void>
+  /** True when reading should stop (stdout closed, Ctrl-C). */
+  stopped: () => boolean
+}
+
+export interface ReadTotals extends RecordCounts {
+  counts: LineCounts
+  lines: number
+  overlong: number
+  /** Transactions still pending when reading stopped early. */
+  pending: number
+}
+
+export class ParallelReader {
+  private workers: Worker[] = []
+  private inSlots: Buffer[][] = []
+  private outSlots: Buffer[][] = []
+  private failure: Error | null = null
+
+  constructor(
+    private readonly settings: WorkerSettings,
+    private readonly par: ParallelSettings,
+  ) {}
+
+  /** Reads the file at `path`. Stopped early, what is pending is counted, not flushed. */
+  async read(path: string, hooks: ReadHooks, limits: { maxPending: number; timeout: number }): Promise<ReadTotals> {
+    this.start()
+    const totals: ReadTotals = { ...newRecordCounts(), counts: { tx: 0, session: 0, nontx: 0, blank: 0, noise: 0, bad: 0 }, lines: 0, overlong: 0, pending: 0 }
+    // Records the main thread's grouper completes, with the position of the line that completed them.
+    let pos = 0
+    let merged: { pos: number; text: string }[] = []
+    const merge = new Grouper(limits, (root, incomplete) => {
+      const text = hooks.emit(root, incomplete)
+      if (text !== null) merged.push({ pos, text })
+    })
+
+    // Output is written from two buffers in turn, each reused once its last write is done: no garbage per block.
+    const outs = [new OutputBuffer(), new OutputBuffer()]
+    const writes: Promise<void>[] = [Promise.resolve(), Promise.resolve()]
+    let turn = 0
+    const write = async (): Promise<void> => {
+      const bytes = outs[turn].take()
+      if (bytes !== null) writes[turn] = hooks.write(bytes)
+      turn ^= 1
+      await writes[turn]
+      outs[turn].rewind()
+    }
+    const bytesOut = this.settings.output === 'log'
+    const results = new Map<number, BlockResult>()
+    let wake: (() => void) | null = null
+    const onResult = (r: BlockResult): void => {
+      results.set(r.seq, r)
+      wake?.()
+    }
+    const onError = (err: Error): void => {
+      this.failure = err
+      wake?.()
+    }
+    for (const w of this.workers) {
+      w.on('message', onResult)
+      w.on('error', onError)
+    }
+
+    const fh = await open(path, 'r')
+    const block = this.par.blockBytes
+    const maxLine = Math.min(DEFAULT_MAX_LINE, block >> 1)
+    let base = 0 // position of the next block's first byte
+    let carry: Buffer | null = null
+    let skipping = false // inside a line longer than maxLine
+    let eof = false
+    let sent = 0
+    let done = 0
+    // Two blocks per worker at most: the worker's two input slots, and its two output slots, then alternate
+    // safely — block j+2W goes out only once block j's result is taken (its output copied, its input read).
+    const workers = this.workers.length
+    const inflight = workers * 2
+    try {
+      while (!eof || done < sent) {
+        while (!eof && sent - done < inflight && !hooks.stopped()) {
+          const w = sent % workers
+          const slot = Math.floor(sent / workers) % 2
+          const buf = this.inSlots[w][slot]
+          let n = 0
+          if (carry !== null) {
+            carry.copy(buf)
+            n = carry.length
+            carry = null
+          }
+          const head = n
+          while (n < block) {
+            const r = await fh.read(buf, n, block - n, null)
+            if (r.bytesRead === 0) {
+              eof = true
+              break
+            }
+            n += r.bytesRead
+          }
+          let start = 0
+          if (skipping) {
+            const nl = buf.indexOf(10, head)
+            if (nl < 0 || nl >= n) {
+              base += n
+              continue
+            }
+            skipping = false
+            start = nl + 1
+          }
+          let cut = n
+          if (!eof) {
+            const nl = buf.lastIndexOf(10, n - 1)
+            if (nl < start) cut = start
+            else {
+              // At a blank line (a group boundary) in the block's second half, else after the last whole line.
+              const blank = buf.lastIndexOf('\n\n', n - 2)
+              cut = blank >= start + ((n - start) >> 1) ? blank + 2 : nl + 1
+            }
+            if (n - cut > maxLine) {
+              totals.overlong++
+              totals.lines++
+              skipping = true
+            } else if (n > cut) carry = Buffer.from(buf.subarray(cut, n))
+          }
+          if (cut > start) {
+            if (start > 0) buf.copy(buf, 0, start, cut)
+            const job: BlockJob = { seq: sent, base: base + start, bytes: null, slot, length: cut - start, last: eof }
+            this.workers[w].postMessage(job)
+            sent++
+          }
+          // The next buffer starts with the carried part line, or after what was skipped.
+          base += carry !== null ? cut : n
+        }
+        if (done === sent) break
+        // The next block in order.
+        let r: BlockResult | undefined
+        while ((r = results.get(done)) === undefined) {
+          if (this.failure !== null) throw this.failure
+          await new Promise<void>((resolve) => (wake = resolve))
+          wake = null
+        }
+        results.delete(done)
+        done++
+        if (hooks.stopped()) continue
+        const out = outs[turn]
+        this.take(r, merge, totals, (p) => (pos = p))
+        this.interleave(r, merged, out)
+        merged = []
+        // Time moved on in the block: what waits too long is evicted now, after the block's records.
+        pos = Infinity
+        merge.advanceTo(r.clock)
+        for (const m of merged) out.push(m.text, bytesOut)
+        merged = []
+        await write()
+      }
+      if (hooks.stopped()) totals.pending = merge.pendingCount
+      else {
+        pos = Infinity
+        merge.flush('eof')
+        for (const m of merged) outs[turn].push(m.text, bytesOut)
+        merged = []
+        await write()
+      }
+      await Promise.all(writes)
+    } finally {
+      await fh.close()
+      for (const w of this.workers) {
+        w.off('message', onResult)
+        w.off('error', onError)
+      }
+    }
+    const c = merge.counts
+    for (const k of Object.keys(c) as (keyof LineCounts)[]) totals.counts[k] += c[k]
+    return totals
+  }
+
+  /** Ends the worker threads. */
+  async close(): Promise<void> {
+    const ws = this.workers
+    this.workers = []
+    this.inSlots = []
+    this.outSlots = []
+    await Promise.all(ws.map((w) => w.terminate()))
+  }
+
+  private start(): void {
+    if (this.workers.length > 0) return
+    for (let i = 0; i < this.par.workers; i++) {
+      const block = this.par.blockBytes
+      const inSlots = [new SharedArrayBuffer(block), new SharedArrayBuffer(block)]
+      // Rendered records are about half the input's size in JSON; what does not fit goes by a buffer of its own.
+      const outSlots = [new SharedArrayBuffer(block), new SharedArrayBuffer(block)]
+      const data: WorkerData = { settings: this.settings, inSlots, outSlots }
+      this.workers.push(new Worker(new URL('./worker.js', import.meta.url), { workerData: data }))
+      this.inSlots.push(inSlots.map((s) => Buffer.from(s)))
+      this.outSlots.push(outSlots.map((s) => Buffer.from(s)))
+    }
+  }
+
+  /** Adds a block's figures and reads its leftover lines into the main grouper, in order. */
+  private take(r: BlockResult, merge: Grouper, totals: ReadTotals, at: (pos: number) => void): void {
+    addRecordCounts(totals, r)
+    for (const k of Object.keys(r.counts) as (keyof LineCounts)[]) totals.counts[k] += r.counts[k]
+    totals.lines += r.lines
+    totals.overlong += r.overlong
+    const buf = Buffer.from(r.leftBytes.buffer, r.leftBytes.byteOffset, r.leftBytes.byteLength)
+    // The sessions the block left open are known from where they opened on, as when reading line by line.
+    const sessions = r.sessions.sort((a, b) => a[2] - b[2])
+    let k = 0
+    let s = 0
+    for (let i = 0; i < r.leftPos.length; i++) {
+      const nl = buf.indexOf(10, s)
+      for (; k < sessions.length && sessions[k][2] < r.leftPos[i]; k++) merge.addSession(sessions[k][0], sessions[k][1])
+      at(r.leftPos[i])
+      scanLine(buf, s, nl > s && buf[nl - 1] === 13 ? nl - 1 : nl, merge) // CRLF, as the line splitter reads it
+      s = nl + 1
+    }
+    for (; k < sessions.length; k++) merge.addSession(sessions[k][0], sessions[k][1])
+  }
+
+  /** Writes a block's records and those the main grouper completed meanwhile, in the order they completed. */
+  private interleave(r: BlockResult, merged: { pos: number; text: string }[], out: OutputBuffer): void {
+    const bytes = this.settings.output === 'log'
+    const w = r.seq % this.workers.length
+    const rendered = r.outSlot < 0 ? r.out : this.outSlots[w][r.outSlot]
+    let m = 0
+    let from = 0
+    for (let i = 0; i < r.marks.length; i += 2) {
+      const p = r.marks[i]
+      while (m < merged.length && merged[m].pos < p) out.push(merged[m++].text, bytes)
+      const end = r.marks[i + 1]
+      out.pushBytes(rendered.subarray(from, end))
+      from = end
+    }
+    while (m < merged.length) out.push(merged[m++].text, bytes)
+  }
+}

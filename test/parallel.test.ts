@@ -1,0 +1,121 @@
+// The parallel reader (src/parallel): on every layout of the real captures, cut into blocks small enough that
+// transactions, trees and sessions straddle many block boundaries, it prints byte for byte what the sequential
+// reader prints, with the same line accounting; it is used only where it can be, and a closed pipe still ends
+// it quietly.
+
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { NO_FILTERS } from '../src/filter/flags.js'
+import { run, type RunSettings } from '../src/run.js'
+import { DEFAULTS, repoPath, Sink } from './support.js'
+
+const CLI = repoPath('dist/vlogdump.mjs')
+const tmp = mkdtempSync(join(tmpdir(), 'vlogdump-parallel-'))
+
+async function runFile(path: string, opts: Partial<RunSettings>): Promise<{ code: number; stdout: Buffer; stderr: string }> {
+  const stdout = new Sink()
+  const stderr = new Sink()
+  const code = await run({ ...DEFAULTS, summary: true, ...opts }, { inputs: [{ name: path, path }], stdout, stderr })
+  return { code, stdout: Buffer.concat(stdout.chunks), stderr: stderr.text }
+}
+
+/** Sequential, then with 2 worker threads and blocks of `blockBytes`: the same bytes, code and summary. */
+async function same(path: string, opts: Partial<RunSettings>, blockBytes: number): Promise<string> {
+  const seq = await runFile(path, { ...opts, threads: 1 })
+  const par = await runFile(path, { ...opts, threads: 2, parallel: { minBytes: 0, blockBytes } })
+  assert.equal(par.code, seq.code)
+  assert.equal(par.stderr, seq.stderr)
+  assert.ok(par.stdout.equals(seq.stdout), `${path} ${JSON.stringify(opts)} blocks of ${blockBytes}: output differs`)
+  return seq.stderr
+}
+
+/** lab.raw.log with the End of every 10th transaction dropped: records left pending, printed as incomplete. */
+function unfinished(): string {
+  const path = join(tmp, 'raw-unfinished.log')
+  let n = 0
+  const kept = readFileSync(repoPath('fixtures/lab/lab.raw.log'), 'latin1')
+    .split('\n')
+    .filter((l) => !(/^ +[1-9][0-9]* End /.test(l) && ++n % 10 === 0))
+  writeFileSync(path, kept.join('\n'), 'latin1')
+  return path
+}
+
+const LAYOUTS = [
+  'fixtures/lab/lab.vxid.log',
+  'fixtures/lab/lab.vxid-v.log',
+  'fixtures/lab/lab.request.log',
+  'fixtures/lab/lab.request-v.log',
+  'fixtures/lab/lab.session.log',
+  'fixtures/lab/lab.raw.log',
+  'fixtures/lab/lab.backend-only.log',
+  'fixtures/varnish-7.1/small.vxid.log',
+  'fixtures/varnish-7.1/small.raw.log',
+  'fixtures/varnish-7.1/small.session.log',
+]
+
+describe('parallel reader', () => {
+  for (const file of LAYOUTS) {
+    it(`${file}: the same records, in the same order, as the sequential reader`, async () => {
+      const path = repoPath(file)
+      for (const blockBytes of [4096, 65536]) {
+        const summary = await same(path, { output: 'json' }, blockBytes)
+        assert.match(summary, /records/)
+        await same(path, { output: 'compact', respHeaders: true }, blockBytes)
+      }
+      await same(path, { filters: { ...NO_FILTERS, misses: true, slow: 200 } }, 8192)
+      await same(path, { output: 'log' }, 8192)
+      await same(path, { output: 'format', format: '%h %m %U %s %D %{Varnish:handling}x' }, 8192)
+    })
+  }
+
+  it('transactions that never end are printed as incomplete, as by the sequential reader', async () => {
+    const summary = await same(unfinished(), { output: 'json' }, 4096)
+    assert.match(summary, /incomplete: \d+ eof/)
+  })
+
+  it('a line longer than the bound is skipped and counted, across blocks', async () => {
+    const path = join(tmp, 'long-line.log')
+    const text = readFileSync(repoPath('fixtures/lab/lab.vxid.log'), 'latin1')
+    const at = text.indexOf('\n\n', text.length >> 1) + 2
+    writeFileSync(path, text.slice(0, at) + 'x'.repeat(1536 * 1024) + '\n' + text.slice(at), 'latin1')
+    const summary = await same(path, { output: 'json' }, 2560 * 1024)
+    assert.match(summary, /, 1 too long\)/)
+  })
+
+  it('is not used where it cannot be: statistics, -k, a forced --input-format, small files', async () => {
+    const path = repoPath('fixtures/lab/lab.raw.log')
+    // Each of these gives the sequential result even with tiny blocks (and -k stops at 3).
+    const par = { threads: 2, parallel: { minBytes: 0, blockBytes: 4096 } }
+    for (const o of [{ stats: 'only' as const }, { limit: 3 }, { inputFormat: 'raw' as const }]) {
+      const a = await runFile(path, { ...o, threads: 1 })
+      const b = await runFile(path, { ...o, ...par })
+      assert.ok(a.stdout.equals(b.stdout), JSON.stringify(o))
+    }
+    const small = await runFile(path, { threads: 2, parallel: { minBytes: 1 << 30, blockBytes: 4096 } })
+    assert.match(small.stderr, /layout raw/)
+  })
+
+  it('a closed pipe (| head -1) on a large file ends quietly with 0', () => {
+    const path = join(tmp, 'big.log')
+    const one = readFileSync(repoPath('fixtures/lab/lab.vxid.log'))
+    writeFileSync(path, Buffer.concat(Array(90).fill(one))) // 36 MB: over the 32 MB threshold
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" --json "${path}" | head -1; echo "status=\${PIPESTATUS[0]}" >&2`], { encoding: 'utf8' })
+    assert.equal(JSON.parse(r.stdout).side, 'client')
+    assert.match(r.stderr, /^status=0\n$/)
+    const full = spawnSync(process.execPath, [CLI, '--summary', '--stats-json', path], { encoding: 'utf8' })
+    const threads = spawnSync(process.execPath, [CLI, '--summary', '--threads', '2', '--json', path], { encoding: 'utf8', maxBuffer: 1 << 30 })
+    assert.equal(threads.status, 0)
+    // The same number of records as the sequential statistics count.
+    assert.equal(threads.stdout.split("\n").length - 1, JSON.parse(full.stdout).records.shown)
+  })
+
+  it('--threads takes a whole number from 0 to 64', () => {
+    const r = spawnSync(process.execPath, [CLI, '--threads', '-1', repoPath('fixtures/cases/hit.log')], { encoding: 'utf8' })
+    assert.equal(r.status, 2)
+    assert.equal(r.stderr, "vlogdump: --threads: expected a whole number from 0 to 64, got '-1'\n")
+  })
+})
