@@ -3,7 +3,7 @@
 // User mistakes print `vlogdump: <what went wrong>` and exit 2, without a stack trace. A closed stdout pipe
 // (`| head`) ends the run quietly with 0, like grep. Ctrl-C prints what is decided and exits 130.
 
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import { UsageError, VlogdumpError } from './errors.js'
 import { colorEnabled } from './render/palette.js'
@@ -89,6 +89,8 @@ async function main(): Promise<number> {
 
 /** Starts varnishlog; a clear message when it is not installed. Killed when vlogdump exits, whatever the reason. */
 async function startVarnishlog(args: string[]): Promise<ChildProcess> {
+  // Loaded here, not at start-up: only -n and -r need it (and it brings net and dgram with it).
+  const { spawn } = await import('node:child_process')
   const child = spawn('varnishlog', args, { stdio: ['ignore', 'pipe', 'inherit'] })
   process.on('exit', () => child.kill())
   await new Promise<void>((resolve, reject) => {

@@ -5,7 +5,6 @@
 import { open } from 'node:fs/promises'
 import { createReadStream } from 'node:fs'
 import { Readable, pipeline } from 'node:stream'
-import { createGunzip } from 'node:zlib'
 
 export interface Input {
   /** Shown in messages: the path, or `-` for stdin. */
@@ -64,6 +63,7 @@ async function* decompressed(src: Readable): AsyncGenerator<Buffer> {
     head = head.length === 0 ? r.value : Buffer.concat([head, r.value])
   }
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+    const { createGunzip } = await import('node:zlib') // only for gzip input: not at every start-up
     const gz = pipeline(Readable.from(rest(head, it), { objectMode: false }), createGunzip(), () => {})
     for await (const c of gz) yield c as Buffer
     return

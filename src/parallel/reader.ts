@@ -9,7 +9,7 @@
 // decided at block ends here.
 
 import { open } from 'node:fs/promises'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import type { Options } from '../args.js'
 import { Grouper, type LineCounts } from '../group/grouper.js'
 import { DEFAULT_MAX_LINE } from '../parse/lines.js'
@@ -71,7 +71,7 @@ export class ParallelReader {
 
   /** Reads the file at `path`. Stopped early, what is pending is counted, not flushed. */
   async read(path: string, hooks: ReadHooks, limits: { maxPending: number; timeout: number }): Promise<ReadTotals> {
-    this.start()
+    await this.start()
     const totals: ReadTotals = { ...newRecordCounts(), counts: { tx: 0, session: 0, nontx: 0, blank: 0, noise: 0, bad: 0 }, lines: 0, overlong: 0, pending: 0 }
     // Records the main thread's grouper completes, with the position of the line that completed them.
     let pos = 0
@@ -228,8 +228,10 @@ export class ParallelReader {
     await Promise.all(ws.map((w) => w.terminate()))
   }
 
-  private start(): void {
+  private async start(): Promise<void> {
     if (this.workers.length > 0) return
+    // Loaded here, not at start-up: most runs never start a worker.
+    const { Worker } = await import('node:worker_threads')
     for (let i = 0; i < this.par.workers; i++) {
       const block = this.par.blockBytes
       const inSlots = [new SharedArrayBuffer(block), new SharedArrayBuffer(block)]
