@@ -9,7 +9,7 @@
 // --quick: 200M inputs, one run, no 4× memory check. --clean: delete the generated inputs at the end.
 
 import { spawn, spawnSync } from 'node:child_process'
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { DATA_DIR, INPUTS, REPO, ensureInput, parseSize, type GenMeta } from './gen.js'
@@ -33,6 +33,9 @@ const SCENARIOS: Scenario[] = [
   { name: 'compact', args: [] },
   { name: 'json', args: ['--json'] },
   { name: 'misses-slow', args: ['--misses', '--slow', '200'] },
+  // One thread (files this large are otherwise read by worker threads, one per core): what the cores add.
+  { name: 'json -j1', args: ['--json', '--threads', '1'], inputs: ['vxid', 'raw'] },
+  { name: 'misses-slow -j1', args: ['--misses', '--slow', '200', '--threads', '1'], inputs: ['vxid', 'raw'] },
   { name: 'query', args: ['-q', 'RespStatus >= 500 or ReqURL ~ "^/api/"'] },
   // To come; listed now so it runs as soon as the CLI accepts it:
   { name: 'stats-only', args: ['--stats-only'] },
@@ -42,6 +45,14 @@ const SCENARIOS: Scenario[] = [
 const BASELINES: { name: string; cmd: (file: string) => string[] }[] = [
   { name: 'wc -l', cmd: (f) => ['wc', '-l', f] },
   { name: 'cat', cmd: (f) => ['cat', f] },
+]
+
+/** varnishlog itself, with the -q that selects what a scenario selects, on the binary capture the vxid input was
+ *  made from, repeated as often (`varnishlog -r`; its MB/s are of the equivalent text). Run where varnishlog is
+ *  installed. */
+const VARNISHLOG: { name: string; query: string }[] = [
+  { name: 'varnishlog -r -q (misses-slow)', query: 'VCL_call eq "MISS" and Timestamp:Resp[2] > 0.2' },
+  { name: 'varnishlog -r -q (query)', query: 'RespStatus >= 500 or ReqURL ~ "^/api/"' },
 ]
 
 /** Inputs of the throughput matrix (names from gen.ts INPUTS). */
@@ -110,6 +121,10 @@ function scaleSize(size: string, factor: number): string {
 
 interface Measure {
   seconds: number
+  /** CPU seconds (user + system) of the process and its threads; null without GNU time. */
+  cpuSeconds: number | null
+  /** Share of the machine's CPU time the hypervisor took (steal) while it ran, in percent. */
+  stealPct: number | null
   /** Peak resident set size in KiB, as the kernel counted it. */
   rssKiB: number | null
   code: number
@@ -127,11 +142,22 @@ const HAVE_GNU_TIME = (() => {
   return ok
 })()
 
+/** The machine's CPU time counters (/proc/stat): all ticks, and the ticks stolen by the hypervisor. */
+function cpuTicks(): { total: number; steal: number } | null {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    return { total: f.slice(0, 8).reduce((a, b) => a + b, 0), steal: f[7] ?? 0 }
+  } catch {
+    return null
+  }
+}
+
 /** Runs `cmd` with stdout to /dev/null, stderr captured; wall time from spawn to exit. */
 function measure(cmd: string[]): Promise<Measure> {
   const devnull = openSync('/dev/null', 'w')
   const timeFile = join(DATA_DIR, `.time-${process.pid}`)
-  const argv = HAVE_GNU_TIME ? [GNU_TIME, '-f', '%M', '-o', timeFile, ...cmd] : cmd
+  const argv = HAVE_GNU_TIME ? [GNU_TIME, '-f', '%M %U %S', '-o', timeFile, ...cmd] : cmd
+  const ticks0 = cpuTicks()
   const t0 = process.hrtime.bigint()
   const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', devnull, 'pipe'] })
   closeSync(devnull)
@@ -156,16 +182,20 @@ function measure(cmd: string[]): Promise<Measure> {
     child.on('error', reject)
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+      const ticks1 = cpuTicks()
+      const stealPct = ticks0 === null || ticks1 === null || ticks1.total === ticks0.total ? null : (100 * (ticks1.steal - ticks0.steal)) / (ticks1.total - ticks0.total)
       if (poll !== null) clearInterval(poll)
       let rssKiB = hwm
+      let cpuSeconds: number | null = null
       if (HAVE_GNU_TIME) {
         const text = existsSync(timeFile) ? readFileSync(timeFile, 'utf8') : ''
         rmSync(timeFile, { force: true })
         // GNU time prints "Command exited with non-zero status N" before the format.
-        const m = /([0-9]+)\s*$/.exec(text)
+        const m = /([0-9]+) ([0-9.]+) ([0-9.]+)\s*$/.exec(text)
         rssKiB = m === null ? null : +m[1]
+        cpuSeconds = m === null ? null : +m[2] + +m[3]
       }
-      resolve({ seconds, rssKiB, code: code ?? -1, stderr })
+      resolve({ seconds, cpuSeconds, stealPct, rssKiB, code: code ?? -1, stderr })
     })
   })
 }
@@ -174,6 +204,13 @@ async function repeat(cmd: string[], runs: number): Promise<Measure[]> {
   const all: Measure[] = []
   for (let i = 0; i < runs; i++) all.push(await measure(cmd))
   return all
+}
+
+/** Median CPU seconds and the largest steal share of some runs. */
+function cpuOf(ms: Measure[]): { cpuSeconds: number | null; stealPct: number | null } {
+  const cpu = ms.map((m) => m.cpuSeconds).filter((x): x is number => x !== null)
+  const steal = ms.map((m) => m.stealPct).filter((x): x is number => x !== null)
+  return { cpuSeconds: cpu.length === 0 ? null : median(cpu), stealPct: steal.length === 0 ? null : Math.max(...steal) }
 }
 
 function median(xs: number[]): number {
@@ -212,6 +249,9 @@ interface Row {
   /** Median wall time of the runs. */
   seconds: number | null
   allSeconds: number[]
+  /** Median CPU seconds (user + system, all threads), and the largest steal share seen, in percent. */
+  cpuSeconds?: number | null
+  stealPct?: number | null
   mbPerSec: number | null
   records: number | null
   shown: number | null
@@ -272,6 +312,7 @@ async function vlogdumpRow(
     runs,
     seconds: med,
     allSeconds: secs,
+    ...cpuOf(ms),
     mbPerSec: bytes / 1e6 / med,
     records: s?.records ?? null,
     shown: s?.shown ?? null,
@@ -314,6 +355,33 @@ function skippedRow(input: string, scenario: string, why: string): Row {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// varnishlog on the binary capture.
+
+const HAVE_VARNISHLOG = spawnSync('varnishlog', ['-V'], { stdio: 'ignore' }).status === 0
+
+/** The binary capture of the vxid input (fixtures/varnish-7.1/small.vsl) repeated `repetitions` times: the file
+ *  header once, then the records again and again (vxids repeat, which varnishlog takes as new transactions once
+ *  the earlier ones ended). Streamed to bench/data. */
+function repeatedVsl(repetitions: number, size: string, log: (s: string) => void): string {
+  const path = join(DATA_DIR, `vxid-${size}.vsl`)
+  const src = readFileSync(join(REPO, 'fixtures/varnish-7.1/small.vsl'))
+  const HEADER = 4 // "VSL\0"
+  const want = HEADER + repetitions * (src.length - HEADER)
+  if (existsSync(path) && statSync(path).size === want) return path
+  log(`gen: ${path} …`)
+  const fd = openSync(path + '.tmp', 'w')
+  try {
+    writeSync(fd, src.subarray(0, HEADER))
+    for (let i = 0; i < repetitions; i++) writeSync(fd, src.subarray(HEADER))
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(path + '.tmp', path)
+  log(` ${(want / 1e6).toFixed(0)} MB\n`)
+  return path
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // The table.
 
 function fmt(x: number | null, digits: number): string {
@@ -322,8 +390,8 @@ function fmt(x: number | null, digits: number): string {
 }
 
 function table(rows: Row[]): string {
-  const head = ['section', 'input', 'scenario', 'MB', 'runs', 'median s', 'MB/s', 'records', 'records/s', 'shown', 'incomplete', 'peak RSS MiB', 'check']
-  const right = [false, false, false, true, true, true, true, true, true, true, true, true, false]
+  const head = ['section', 'input', 'scenario', 'MB', 'runs', 'median s', 'MB/s', 'cpu s', 'steal %', 'records', 'records/s', 'shown', 'incomplete', 'peak RSS MiB', 'check']
+  const right = [false, false, false, true, true, true, true, true, true, true, true, true, true, true, false]
   const cells = rows.map((r) => [
     r.section,
     r.input,
@@ -332,6 +400,8 @@ function table(rows: Row[]): string {
     String(r.runs),
     r.seconds === null ? '-' : r.seconds < 1 ? fmt(r.seconds * 1000, 0) + ' ms' : fmt(r.seconds, 2),
     fmt(r.mbPerSec, 0),
+    fmt(r.cpuSeconds ?? null, 2),
+    fmt(r.stealPct ?? null, 0),
     fmt(r.records, 0),
     fmt(r.recordsPerSec, 0),
     fmt(r.shown, 0),
@@ -397,6 +467,7 @@ async function main(): Promise<void> {
         runs: cfg.runs,
         seconds: med,
         allSeconds: ms.map((m) => m.seconds),
+        ...cpuOf(ms),
         mbPerSec: meta.bytes / 1e6 / med,
         records: null,
         shown: null,
@@ -407,6 +478,34 @@ async function main(): Promise<void> {
         check: ms.every((m) => m.code === 0) ? 'ok' : `exit ${ms.find((m) => m.code !== 0)?.code}`,
       })
       log(` ${med.toFixed(2)} s\n`)
+    }
+    if (name === 'vxid' && HAVE_VARNISHLOG) {
+      const bin = repeatedVsl(meta.repetitions, cfg.size, log)
+      for (const v of VARNISHLOG) {
+        log(`${name} × ${v.name} …`)
+        const ms = await repeat(['varnishlog', '-r', bin, '-q', v.query], cfg.runs)
+        const med = median(ms.map((m) => m.seconds))
+        rows.push({
+          section: 'baseline',
+          input: `${name}-${cfg.size}`,
+          scenario: v.name,
+          bytes: meta.bytes,
+          runs: cfg.runs,
+          seconds: med,
+          allSeconds: ms.map((m) => m.seconds),
+          ...cpuOf(ms),
+          mbPerSec: meta.bytes / 1e6 / med,
+          records: null,
+          shown: null,
+          recordsPerSec: null,
+          incomplete: null,
+          incompleteReasons: '',
+          peakRssMiB: Math.max(...ms.map((m) => m.rssKiB ?? 0)) / 1024 || null,
+          check: ms.every((m) => m.code === 0) ? 'ok' : `exit ${ms.find((m) => m.code !== 0)?.code}`,
+          note: `${statSync(bin).size} bytes of binary VSL; MB/s of the equivalent text`,
+        })
+        log(` ${med.toFixed(2)} s\n`)
+      }
     }
     for (const sc of SCENARIOS) {
       if (sc.inputs !== undefined && !sc.inputs.includes(name)) continue
@@ -460,6 +559,7 @@ async function main(): Promise<void> {
       runs: 10,
       seconds: med,
       allSeconds: ms.map((m) => m.seconds),
+      ...cpuOf(ms),
       mbPerSec: null,
       records: null,
       shown: null,

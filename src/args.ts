@@ -181,7 +181,7 @@ export function parseArgs(argv: string[], version: string, print: (s: string) =>
       type: 'number',
       default: 0,
       group: LIMITS,
-      describe: 'Worker threads for files of 32 MB and more; 0: one per core (up to 4); 1: read in one thread',
+      describe: 'Threads that read files of 32 MB and more (the main one and N-1 workers); 0: one per core (up to 4); 1: no workers',
     })
     .strictOptions()
     .exitProcess(false)

@@ -13,6 +13,8 @@ export class OutputBuffer {
   private sealed: Buffer[] = []
   /** Bytes pushed since the last take. */
   length = 0
+  /** Bytes pushed since the last rewind. */
+  private round = 0
 
   /** Writes into `target` first (the parallel reader's own memory), then into blocks of its own. */
   constructor(target?: Buffer) {
@@ -23,6 +25,9 @@ export class OutputBuffer {
    *  is written again. The parallel reader's buffers are reused this way instead of being garbage. */
   rewind(target?: Buffer): void {
     if (target !== undefined) this.buf = target
+    // What overflowed into further blocks fits next time: one block of the size the last round needed.
+    else if (this.round > this.buf.length) this.buf = Buffer.allocUnsafe(this.round + (this.round >> 2))
+    this.round = 0
     this.start = this.end = 0
     this.sealed = []
     this.length = 0
@@ -40,6 +45,7 @@ export class OutputBuffer {
     const n = bytes || !NON_ASCII.test(s) ? this.buf.latin1Write(s, this.end) : this.buf.utf8Write(s, this.end)
     this.end += n
     this.length += n
+    this.round += n
   }
 
   /** Adds bytes already encoded (records a worker rendered), copied: the caller may reuse its memory at once. */
@@ -52,6 +58,7 @@ export class OutputBuffer {
     this.buf.set(b, this.end)
     this.end += b.length
     this.length += b.length
+    this.round += b.length
   }
 
   /** The bytes pushed since the last take, or null. */

@@ -156,7 +156,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     const layout = canParallel && input.path !== undefined ? parallelLayout(input.path, parallel.minBytes) : null
     if (layout !== null) {
       layouts.add(layout)
-      reader ??= new ParallelReader(opts, { workers: threads, blockBytes: parallel.blockBytes })
+      reader ??= new ParallelReader(opts, { threads, blockBytes: parallel.blockBytes }, { keep, render, bytesOut })
       try {
         addTotals(stats, await reader.read(input.path!, hooks, limits))
       } catch (err) {

@@ -50,6 +50,36 @@ export interface BlockStages {
   bytesOut: boolean
 }
 
+/** Runs blocks into a lane's two output slots in turn (see src/parallel/reader.ts for why two are safe): the
+ *  records are rendered straight into this turn's slot, and only what overflows it needs memory of its own. Used by
+ *  each worker thread, and by the main thread for its own share of the blocks. */
+export class BlockRunner {
+  private readonly out = new OutputBuffer()
+  private turn = 0
+  constructor(
+    private readonly stages: BlockStages,
+    private readonly input: Uint8Array[],
+    private readonly output: Buffer[],
+  ) {}
+
+  run(job: BlockJob): BlockResult {
+    const slot = this.output[this.turn]
+    this.out.rewind(slot)
+    const r = processBlock(job, this.input[job.slot], this.stages, this.out)
+    if (r.outLength > 0 && r.out.buffer === slot.buffer && r.out.byteOffset === slot.byteOffset) {
+      r.out = new Uint8Array(0)
+      r.outSlot = this.turn
+      this.turn ^= 1
+    } else if (r.outLength > 0) r.out = new Uint8Array(r.out) // a copy of its own, to hand over
+    return r
+  }
+}
+
+/** The buffers a result can hand over (not the shared slots). */
+export function transferList(r: BlockResult): ArrayBuffer[] {
+  return [r.out.buffer, r.marks.buffer, r.leftBytes.buffer, r.leftPos.buffer] as ArrayBuffer[]
+}
+
 export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStages, out = new OutputBuffer()): BlockResult {
   const { keep, render, bytesOut } = stages
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, job.length)

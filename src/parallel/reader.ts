@@ -17,7 +17,7 @@ import { scanLine } from '../parse/line.js'
 import { OutputBuffer } from '../output.js'
 import { addRecordCounts, newRecordCounts, type RecordCounts } from '../record-counts.js'
 import type { IncompleteReason, Transaction } from '../vsl/types.js'
-import type { BlockJob, BlockResult } from './block.js'
+import { BlockRunner, type BlockJob, type BlockResult, type BlockStages } from './block.js'
 
 export interface WorkerSettings extends Options {
   useColor: boolean
@@ -31,8 +31,8 @@ export interface WorkerData {
 }
 
 export interface ParallelSettings {
-  /** Worker threads. */
-  workers: number
+  /** Threads that read blocks: the main thread and threads - 1 workers. */
+  threads: number
   /** Bytes per block (at least twice the longest line kept, 1 MiB). */
   blockBytes: number
 }
@@ -60,13 +60,17 @@ export interface ReadTotals extends RecordCounts {
 
 export class ParallelReader {
   private workers: Worker[] = []
+  /** Per lane (0: the main thread, then one per worker): its two input and two output slots. */
   private inSlots: Buffer[][] = []
   private outSlots: Buffer[][] = []
+  private main: BlockRunner | null = null
   private failure: Error | null = null
 
   constructor(
     private readonly settings: WorkerSettings,
     private readonly par: ParallelSettings,
+    /** The run's compiled stages, for the main thread's own blocks. */
+    private readonly stages: BlockStages,
   ) {}
 
   /** Reads the file at `path`. Stopped early, what is pending is counted, not flushed. */
@@ -117,15 +121,16 @@ export class ParallelReader {
     let eof = false
     let sent = 0
     let done = 0
-    // Two blocks per worker at most: the worker's two input slots, and its two output slots, then alternate
-    // safely — block j+2W goes out only once block j's result is taken (its output copied, its input read).
-    const workers = this.workers.length
-    const inflight = workers * 2
+    // Blocks go round-robin to the lanes, the main thread's own among them (it runs its block at once, while the
+    // workers run theirs). Two blocks per lane at most: a lane's two input and two output slots then alternate
+    // safely — block j+2L goes out only once block j's result is taken (its output copied, its input read).
+    const lanes = this.workers.length + 1
+    const inflight = lanes * 2
     try {
       while (!eof || done < sent) {
         while (!eof && sent - done < inflight && !hooks.stopped()) {
-          const w = sent % workers
-          const slot = Math.floor(sent / workers) % 2
+          const w = sent % lanes
+          const slot = Math.floor(sent / lanes) % 2
           const buf = this.inSlots[w][slot]
           let n = 0
           if (carry !== null) {
@@ -170,7 +175,8 @@ export class ParallelReader {
           if (cut > start) {
             if (start > 0) buf.copy(buf, 0, start, cut)
             const job: BlockJob = { seq: sent, base: base + start, bytes: null, slot, length: cut - start, last: eof }
-            this.workers[w].postMessage(job)
+            if (w === 0) results.set(sent, this.main!.run(job))
+            else this.workers[w - 1].postMessage(job)
             sent++
           }
           // The next buffer starts with the carried part line, or after what was skipped.
@@ -225,15 +231,20 @@ export class ParallelReader {
     this.workers = []
     this.inSlots = []
     this.outSlots = []
+    this.main = null
     await Promise.all(ws.map((w) => w.terminate()))
   }
 
   private async start(): Promise<void> {
-    if (this.workers.length > 0) return
+    if (this.main !== null) return
+    const block = this.par.blockBytes
+    const own = (): Buffer[] => [Buffer.allocUnsafeSlow(block), Buffer.allocUnsafeSlow(block)]
+    this.inSlots.push(own())
+    this.outSlots.push(own())
+    this.main = new BlockRunner(this.stages, this.inSlots[0], this.outSlots[0])
     // Loaded here, not at start-up: most runs never start a worker.
     const { Worker } = await import('node:worker_threads')
-    for (let i = 0; i < this.par.workers; i++) {
-      const block = this.par.blockBytes
+    for (let i = 1; i < this.par.threads; i++) {
       const inSlots = [new SharedArrayBuffer(block), new SharedArrayBuffer(block)]
       // Rendered records are about half the input's size in JSON; what does not fit goes by a buffer of its own.
       const outSlots = [new SharedArrayBuffer(block), new SharedArrayBuffer(block)]
@@ -268,8 +279,12 @@ export class ParallelReader {
   /** Writes a block's records and those the main grouper completed meanwhile, in the order they completed. */
   private interleave(r: BlockResult, merged: { pos: number; text: string }[], out: OutputBuffer): void {
     const bytes = this.settings.output === 'log'
-    const w = r.seq % this.workers.length
+    const w = r.seq % (this.workers.length + 1)
     const rendered = r.outSlot < 0 ? r.out : this.outSlots[w][r.outSlot]
+    if (merged.length === 0) {
+      out.pushBytes(rendered.subarray(0, r.outLength))
+      return
+    }
     let m = 0
     let from = 0
     for (let i = 0; i < r.marks.length; i += 2) {
