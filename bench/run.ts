@@ -355,6 +355,39 @@ function skippedRow(input: string, scenario: string, why: string): Row {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Latency on a live pipe.
+
+/** Milliseconds from writing a request's End line to vlogdump's first output for it, `runs` times (after one
+ *  warm-up), in one process fed through a pipe as `varnishlog | vlogdump` is. */
+async function pipeLatency(runs: number): Promise<number[]> {
+  const group = readFileSync(join(REPO, 'fixtures/cases/hit.log'), 'latin1').replace(/\n+$/, '').split('\n')
+  const head = group.slice(0, -1).join('\n') + '\n'
+  const end = group[group.length - 1] + '\n\n'
+  const child = spawn(CLI, [], { stdio: ['pipe', 'pipe', 'ignore'] })
+  let arrived: ((t: number) => void) | null = null
+  child.stdout!.on('data', () => {
+    const t = performance.now()
+    const a = arrived
+    arrived = null
+    a?.(t)
+  })
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+  const out: number[] = []
+  for (let i = 0; i <= runs; i++) {
+    child.stdin!.write(head)
+    await sleep(50)
+    const got = new Promise<number>((resolve) => (arrived = resolve))
+    const sent = performance.now()
+    child.stdin!.write(end)
+    const t = await Promise.race([got, sleep(5000).then(() => NaN)])
+    if (i > 0) out.push(t - sent) // the first run warms up (start-up, compilation)
+  }
+  child.stdin!.end()
+  await new Promise((r) => child.on('close', r))
+  return out
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // varnishlog on the binary capture.
 
 const HAVE_VARNISHLOG = spawnSync('varnishlog', ['-V'], { stdio: 'ignore' }).status === 0
@@ -398,7 +431,7 @@ function table(rows: Row[]): string {
     r.scenario,
     r.bytes === null ? '-' : fmt(r.bytes / 1e6, 0),
     String(r.runs),
-    r.seconds === null ? '-' : r.seconds < 1 ? fmt(r.seconds * 1000, 0) + ' ms' : fmt(r.seconds, 2),
+    r.seconds === null ? '-' : r.seconds < 0.01 ? fmt(r.seconds * 1000, 1) + ' ms' : r.seconds < 1 ? fmt(r.seconds * 1000, 0) + ' ms' : fmt(r.seconds, 2),
     fmt(r.mbPerSec, 0),
     fmt(r.cpuSeconds ?? null, 2),
     fmt(r.stealPct ?? null, 0),
@@ -407,7 +440,7 @@ function table(rows: Row[]): string {
     fmt(r.shown, 0),
     r.incomplete === null ? '-' : r.incomplete === 0 ? '0' : `${fmt(r.incomplete, 0)} (${r.incompleteReasons})`,
     fmt(r.peakRssMiB, 0),
-    r.check,
+    r.check + (r.note !== undefined ? ` (${r.note})` : ''),
   ])
   const width = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)))
   const line = (c: string[]): string =>
@@ -574,6 +607,30 @@ async function main(): Promise<void> {
   await startup('node -e 0', ['node', '-e', '0']) // what Node itself costs, for reference
   await startup('--version', [CLI, '--version'])
   await startup('compact', [CLI, tiny])
+
+  // Latency on a live pipe: a request's lines up to its End, a pause, then End; the time from writing End to
+  // the record arriving on vlogdump's stdout.
+  log('latency: End → record on a pipe …')
+  const lat = await pipeLatency(20)
+  rows.push({
+    section: 'startup',
+    input: 'pipe',
+    scenario: 'latency End → record (median, max)',
+    bytes: null,
+    runs: lat.length,
+    seconds: median(lat) / 1000,
+    allSeconds: lat.map((x) => x / 1000),
+    mbPerSec: null,
+    records: null,
+    shown: null,
+    recordsPerSec: null,
+    incomplete: null,
+    incompleteReasons: '',
+    peakRssMiB: null,
+    check: 'ok',
+    note: `max ${Math.max(...lat).toFixed(1)} ms`,
+  })
+  log(` median ${median(lat).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms\n`)
 
   // Report.
   let out = table(rows)

@@ -6,6 +6,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import { UsageError, VlogdumpError } from './errors.js'
+import { filesOnly } from './options.js'
 import { colorEnabled } from './render/palette.js'
 import { run, type Input } from './run.js'
 
@@ -25,8 +26,8 @@ async function main(): Promise<number> {
     process.stdout.write(version() + '\n')
     return 0
   }
-  const { parseArgs } = await import('./args.js')
-  const parsed = parseArgs(argv, version(), (s) => process.stdout.write(s))
+  // Files only (the usual `vlogdump capture.log`, or stdin): no parser to load. Anything else goes to yargs.
+  const parsed = filesOnly(argv) ?? (await import('./args.js')).parseArgs(argv, version(), (s) => process.stdout.write(s))
   if (parsed.kind === 'done') return 0
   const opts = parsed.options
   for (const h of parsed.hints) process.stderr.write(`vlogdump: ${h}\n`)

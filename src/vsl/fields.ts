@@ -53,6 +53,13 @@ export function isoTime(abs: string | null): string | null {
   if (!Number.isSafeInteger(secs) || secs < 0 || secs > 253402300799) return null
   const frac = dot < 0 ? '' : abs.slice(dot + 1)
   if (!/^\d*$/.test(frac)) return null
-  const base = new Date(secs * 1000).toISOString().slice(0, 19)
-  return `${base}.${(frac + '000000').slice(0, 6)}Z`
+  // Records come in time order: the date part is made once per second of log time (Date is slow to format).
+  if (secs !== lastSecs) {
+    lastSecs = secs
+    lastBase = new Date(secs * 1000).toISOString().slice(0, 19)
+  }
+  return `${lastBase}.${(frac + '000000').slice(0, 6)}Z`
 }
+
+let lastSecs = -1
+let lastBase = ''
