@@ -334,11 +334,9 @@ async function probe(args: string[], fixture: string): Promise<{ ok: boolean; wh
   return { ok: true, why: '', shown: parseSummary(m.stderr)?.shown ?? null }
 }
 
-function skippedRow(input: string, scenario: string, why: string): Row {
+/** A row with everything not given empty (null, none). */
+function row(r: Pick<Row, 'section' | 'input' | 'scenario' | 'check'> & Partial<Row>): Row {
   return {
-    section: 'throughput',
-    input,
-    scenario,
     bytes: null,
     runs: 0,
     seconds: null,
@@ -350,8 +348,32 @@ function skippedRow(input: string, scenario: string, why: string): Row {
     incomplete: null,
     incompleteReasons: '',
     peakRssMiB: null,
-    check: `skipped (${why})`,
+    ...r,
   }
+}
+
+/** A row timing a command that is not vlogdump (wall, CPU, RSS of its runs), over `bytes` of input if any. */
+function commandRow(section: Row['section'], input: string, scenario: string, ms: Measure[], bytes: number | null, okCodes = [0]): Row {
+  const med = median(ms.map((m) => m.seconds))
+  const rss = ms.map((m) => m.rssKiB).filter((x): x is number => x !== null)
+  const bad = ms.find((m) => !okCodes.includes(m.code))
+  return row({
+    section,
+    input,
+    scenario,
+    bytes,
+    runs: ms.length,
+    seconds: med,
+    allSeconds: ms.map((m) => m.seconds),
+    ...cpuOf(ms),
+    mbPerSec: bytes === null ? null : bytes / 1e6 / med,
+    peakRssMiB: rss.length === 0 ? null : Math.max(...rss) / 1024,
+    check: bad === undefined ? 'ok' : `exit ${bad.code}`,
+  })
+}
+
+function skippedRow(input: string, scenario: string, why: string): Row {
+  return row({ section: 'throughput', input, scenario, check: `skipped (${why})` })
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -489,54 +511,19 @@ async function main(): Promise<void> {
     const { path, meta } = want(name, cfg.size)
     for (const b of BASELINES) {
       log(`${name} × ${b.name} …`)
-      const ms = await repeat(b.cmd(path), cfg.runs)
-      const med = median(ms.map((m) => m.seconds))
-      const rss = ms.map((m) => m.rssKiB).filter((x): x is number => x !== null)
-      rows.push({
-        section: 'baseline',
-        input: `${name}-${cfg.size}`,
-        scenario: b.name,
-        bytes: meta.bytes,
-        runs: cfg.runs,
-        seconds: med,
-        allSeconds: ms.map((m) => m.seconds),
-        ...cpuOf(ms),
-        mbPerSec: meta.bytes / 1e6 / med,
-        records: null,
-        shown: null,
-        recordsPerSec: null,
-        incomplete: null,
-        incompleteReasons: '',
-        peakRssMiB: rss.length === 0 ? null : Math.max(...rss) / 1024,
-        check: ms.every((m) => m.code === 0) ? 'ok' : `exit ${ms.find((m) => m.code !== 0)?.code}`,
-      })
+      const r = commandRow('baseline', `${name}-${cfg.size}`, b.name, await repeat(b.cmd(path), cfg.runs), meta.bytes)
+      rows.push(r)
+      const med = r.seconds!
       log(` ${med.toFixed(2)} s\n`)
     }
     if (name === 'vxid' && HAVE_VARNISHLOG) {
       const bin = repeatedVsl(meta.repetitions, cfg.size, log)
       for (const v of VARNISHLOG) {
         log(`${name} × ${v.name} …`)
-        const ms = await repeat(['varnishlog', '-r', bin, '-q', v.query], cfg.runs)
-        const med = median(ms.map((m) => m.seconds))
-        rows.push({
-          section: 'baseline',
-          input: `${name}-${cfg.size}`,
-          scenario: v.name,
-          bytes: meta.bytes,
-          runs: cfg.runs,
-          seconds: med,
-          allSeconds: ms.map((m) => m.seconds),
-          ...cpuOf(ms),
-          mbPerSec: meta.bytes / 1e6 / med,
-          records: null,
-          shown: null,
-          recordsPerSec: null,
-          incomplete: null,
-          incompleteReasons: '',
-          peakRssMiB: Math.max(...ms.map((m) => m.rssKiB ?? 0)) / 1024 || null,
-          check: ms.every((m) => m.code === 0) ? 'ok' : `exit ${ms.find((m) => m.code !== 0)?.code}`,
-          note: `${statSync(bin).size} bytes of binary VSL; MB/s of the equivalent text`,
-        })
+        const r = commandRow('baseline', `${name}-${cfg.size}`, v.name, await repeat(['varnishlog', '-r', bin, '-q', v.query], cfg.runs), meta.bytes)
+        r.note = `${statSync(bin).size} bytes of binary VSL; MB/s of the equivalent text`
+        rows.push(r)
+        const med = r.seconds!
         log(` ${med.toFixed(2)} s\n`)
       }
     }
@@ -581,27 +568,9 @@ async function main(): Promise<void> {
   // Start-up.
   const startup = async (scenario: string, cmd: string[]): Promise<void> => {
     log(`startup: ${scenario} …`)
-    const ms = await repeat(cmd, 10)
-    const rss = ms.map((m) => m.rssKiB).filter((x): x is number => x !== null)
-    const med = median(ms.map((m) => m.seconds))
-    rows.push({
-      section: scenario.startsWith('node ') ? 'baseline' : 'startup',
-      input: scenario === 'compact' ? 'tiny-10' : '-',
-      scenario,
-      bytes: null,
-      runs: 10,
-      seconds: med,
-      allSeconds: ms.map((m) => m.seconds),
-      ...cpuOf(ms),
-      mbPerSec: null,
-      records: null,
-      shown: null,
-      recordsPerSec: null,
-      incomplete: null,
-      incompleteReasons: '',
-      peakRssMiB: rss.length === 0 ? null : Math.max(...rss) / 1024,
-      check: ms.every((m) => m.code === 0 || m.code === 1) ? 'ok' : `exit ${ms.find((m) => m.code > 1)?.code}`,
-    })
+    const r = commandRow(scenario.startsWith('node ') ? 'baseline' : 'startup', scenario === 'compact' ? 'tiny-10' : '-', scenario, await repeat(cmd, 10), null, [0, 1])
+    rows.push(r)
+    const med = r.seconds!
     log(` ${(med * 1000).toFixed(0)} ms\n`)
   }
   await startup('node -e 0', ['node', '-e', '0']) // what Node itself costs, for reference
@@ -612,24 +581,18 @@ async function main(): Promise<void> {
   // the record arriving on vlogdump's stdout.
   log('latency: End → record on a pipe …')
   const lat = await pipeLatency(20)
-  rows.push({
-    section: 'startup',
-    input: 'pipe',
-    scenario: 'latency End → record (median, max)',
-    bytes: null,
-    runs: lat.length,
-    seconds: median(lat) / 1000,
-    allSeconds: lat.map((x) => x / 1000),
-    mbPerSec: null,
-    records: null,
-    shown: null,
-    recordsPerSec: null,
-    incomplete: null,
-    incompleteReasons: '',
-    peakRssMiB: null,
-    check: 'ok',
-    note: `max ${Math.max(...lat).toFixed(1)} ms`,
-  })
+  rows.push(
+    row({
+      section: 'startup',
+      input: 'pipe',
+      scenario: 'latency End → record (median, max)',
+      runs: lat.length,
+      seconds: median(lat) / 1000,
+      allSeconds: lat.map((x) => x / 1000),
+      check: lat.every((x) => Number.isFinite(x)) ? 'ok' : 'no output within 5 s',
+      note: `max ${Math.max(...lat).toFixed(1)} ms`,
+    }),
+  )
   log(` median ${median(lat).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms\n`)
 
   // Report.
