@@ -2,7 +2,8 @@
 // the cases handled so far.)
 
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { parseArgs } from '../src/args.js'
 import { repoPath, runOn } from './support.js'
@@ -90,4 +91,67 @@ describe('hostile structure', () => {
     assert.ok(q.kind === 'run')
     assert.deepEqual(q.hints, [])
   })
+})
+
+// Terminal attacks, by name, in a real capture (fixtures/cases/hit.log) with the payload put into the URL (path and
+// query), a request header, a response header and a VCL_Log value, as the UTF-8 bytes varnishd would log. Each view
+// must print no raw C0/C1 control character, ESC or bidi control (the only control characters left are our own
+// newlines); --json keeps the text, escaped by JSON's rules (C0) and as \uXXXX (DEL, C1, bidi), and parses back to it.
+describe('terminal attacks', () => {
+  const HIT = readFileSync(repoPath('fixtures/cases/hit.log'), 'latin1')
+  // [name, payload as log bytes (latin1 string), the text --json must give back]
+  const attacks: Array<[string, string, string]> = [
+    ['ANSI CSI: clear screen', '\x1b[2J\x1b[H', '\x1b[2J\x1b[H'],
+    ['ANSI CSI: colors', '\x1b[31;1mred\x1b[0m', '\x1b[31;1mred\x1b[0m'],
+    ['OSC: window title change', '\x1b]0;pwned\x07', '\x1b]0;pwned\x07'],
+    ['OSC 8: hyperlink', '\x1b]8;;http://evil/\x1b\\click\x1b]8;;\x1b\\', '\x1b]8;;http://evil/\x1b\\click\x1b]8;;\x1b\\'],
+    ['backspaces over the text', 'evil\x08\x08\x08\x08good', 'evil\x08\x08\x08\x08good'],
+    ['carriage return overwrite', 'innocent\rEVIL', 'innocent\rEVIL'],
+    ['C1 CSI as UTF-8 (U+009B)', '\xc2\x9b2J', '\x9b2J'],
+    ['C1 CSI as a raw byte (0x9b, not UTF-8)', '\x9b2J', '\\x9b2J'],
+    ['NUL and DEL', 'a\x00b\x7fc', 'a\x00b\x7fc'],
+    ['bidi: right-to-left override (U+202E)', 'invoice\xe2\x80\xaefdp.exe', 'invoice\u202efdp.exe'],
+    ['bidi: isolates (U+2066-U+2069)', '\xe2\x81\xa6a\xe2\x81\xa9\xe2\x81\xa7b\xe2\x81\xa9\xe2\x81\xa8c\xe2\x81\xa9', '\u2066a\u2069\u2067b\u2069\u2068c\u2069'],
+  ]
+  // Control characters (C0 but LF, DEL, C1) and the bidi/format characters that reorder or hide text.
+  const RAW = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u
+  const decode = (b: Buffer): string => new TextDecoder('utf-8', { fatal: true }).decode(b)
+  const edit = (payload: string): string => {
+    const out = HIT.replace('ReqURL         /static/1', `ReqURL         /static/${payload}?q=${payload}`)
+      .replace('User-Agent: Mozilla/5.0', `User-Agent: ${payload} Mozilla/5.0`)
+      .replace('RespHeader     ETag: "8597f0a182aab311"', `RespHeader     ETag: "${payload}"`)
+      .replace('VCL_Log        route:static', `VCL_Log        route:${payload}`)
+    assert.equal((out.match(new RegExp(payload.replace(/[^\w]/g, '\\$&'), 'g')) ?? []).length, 5, 'the payload is in all five places')
+    return out
+  }
+
+  for (const [name, payload, text] of attacks) {
+    it(`${name}: escaped in the compact view, -F and --stats; kept in --json and --stats-json`, async () => {
+      const input = [{ text: edit(payload) }]
+      const compact = await runOn(input, { reqHeaders: true, respHeaders: true, bereqHeaders: true, berespHeaders: true, stats: 'with-records' })
+      const shown = decode(compact.bytes)
+      assert.doesNotMatch(shown, RAW)
+      assert.match(shown, /=> GET \/static\/\S+\?q=\S/)
+      assert.match(shown, /req\.http\.User-Agent = \S+/)
+      assert.match(shown, /resp\.http\.ETag = "\S/)
+
+      const fmt = await runOn(input, { output: 'format', format: '%r %{User-Agent}i %{ETag}o %{VCL_Log:route}x' })
+      const line = decode(fmt.bytes)
+      assert.doesNotMatch(line, RAW)
+      assert.equal(line.split('\n').length, 2, 'one line')
+      assert.match(line, /^GET http:\/\/127\.0\.0\.1:43959\/static\/\S+\?q=\S+ HTTP\/1\.1 \S/)
+
+      const json = await runOn(input, { output: 'json' })
+      assert.doesNotMatch(decode(json.bytes).trimEnd(), RAW)
+      const rec = JSON.parse(json.stdout)
+      assert.equal(rec.request.url, `/static/${text}?q=${text}`)
+      assert.equal(rec.request.headers.find(([n]: string[]) => n === 'User-Agent')[1].slice(0, text.length), text)
+      assert.equal(rec.response.headers.find(([n]: string[]) => n === 'ETag')[1], `"${text}"`)
+      assert.equal(rec.vcl_log[0], `route:${text}`)
+
+      const stats = await runOn(input, { stats: 'json' })
+      assert.doesNotMatch(decode(stats.bytes).trimEnd(), RAW)
+      assert.equal(JSON.parse(stats.stdout).urls.by_count[0].url, `/static/${text}`)
+    })
+  }
 })
