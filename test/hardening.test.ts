@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
+import { setFlagsFromString } from 'node:v8'
 import { parseArgs } from '../src/args.js'
 import { repoPath, runOn } from './support.js'
 
@@ -83,13 +84,22 @@ describe('hostile structure', () => {
     assert.ok(Date.now() - t0 < 10000, `${Date.now() - t0} ms`)
   })
 
-  it('a regex that can backtrack exponentially is warned about before reading', () => {
-    const p = parseArgs(['--url', '(a+)+$'], '0', () => {})
-    assert.ok(p.kind === 'run')
-    assert.deepEqual(p.hints, ["--url: '(a+)+$' has a quantifier inside a repeated group, which can backtrack for a very long time on some values"])
-    const q = parseArgs(['--url', '^/api/(v1|v2)/'], '0', () => {})
-    assert.ok(q.kind === 'run')
-    assert.deepEqual(q.hints, [])
+  it('a regex that can backtrack exponentially is warned about before reading, saying whether the linear fallback applies', () => {
+    // As cli.ts does at start-up.
+    setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks')
+    setFlagsFromString('--enable-experimental-regexp-engine')
+    const hints = (...argv: string[]): string[] => {
+      const p = parseArgs(argv, '0', () => {})
+      assert.ok(p.kind === 'run')
+      return p.hints
+    }
+    const shape = (flag: string, re: string): string => `${flag}: '${re}' has a quantifier inside a repeated group, which can backtrack for a very long time on some values`
+    assert.deepEqual(hints('--url', '(a+)+$'), [`${shape('--url', '(a+)+$')}; where it does, matching falls back to a linear-time engine`])
+    const slow = ', and it cannot fall back to the linear-time engine (it has a backreference, a lookaround, -i or a large {n,m}): matching may be very slow'
+    assert.deepEqual(hints('--req-header', '^(\\w+)+\\1$'), [shape('--req-header', '^(\\w+)+\\1$') + slow])
+    assert.deepEqual(hints('--url', '(?=a)(a+)+$'), [shape('--url', '(?=a)(a+)+$') + slow])
+    assert.deepEqual(hints('-i', '--url', '(a+)+$'), [shape('--url', '(a+)+$') + slow])
+    assert.deepEqual(hints('--url', '^/api/(v1|v2)/'), [])
   })
 })
 
