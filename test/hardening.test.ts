@@ -1,6 +1,7 @@
 // Hostile and broken input (issue 7): what a user gets instead of a crash, a hang, unbounded memory or a raw escape
-// sequence on the terminal — broken files, hostile structure, terminal attacks, huge lines, a slow or stuck output
+// sequence on the terminal — broken files, hostile structure, terminal attacks, huge lines, a slow output
 // pipe, signals, files that vanish, regexes that backtrack.
+
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
