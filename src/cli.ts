@@ -5,10 +5,19 @@
 
 import type { ChildProcess } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
+import { setFlagsFromString } from 'node:v8'
 import { UsageError, VlogdumpError } from './errors.js'
 import { filesOnly } from './options.js'
 import { colorEnabled } from './render/palette.js'
 import { run, type Input } from './run.js'
+
+// User regexes (--url, -q …) run on client-controlled text, and a pattern like `(a+)+$` backtracks exponentially;
+// JavaScript has no time limit for a match. So V8 is told to rerun a match in its linear-time engine once it has
+// backtracked too much (50,000 times by default). A regex is set up for that when it is compiled, so this comes
+// before any user pattern is (in parseArgs). The second flag enables the `l` flag, with which backtrackWarning
+// asks whether a pattern can take the fallback (no backreferences, lookarounds, -i).
+setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks')
+setFlagsFromString('--enable-experimental-regexp-engine')
 
 // Inlined by scripts/bundle.mjs; read from package.json when running the unbundled tsc output.
 declare const VLOGDUMP_VERSION: string | undefined

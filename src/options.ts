@@ -101,7 +101,7 @@ export function toOptions(a: ParsedArgv, argv: string[]): ParsedArgs {
   const patterns = (flag: string, values: string[] | undefined, extra: string[] = []): Pattern[] =>
     [...(values ?? []), ...extra].map((v) => {
       const p = parsePattern(flag, v, ic)
-      const warning = backtrackWarning(flag, p.re.source)
+      const warning = backtrackWarning(flag, p.re)
       if (warning !== null) hints.push(warning)
       return p
     })

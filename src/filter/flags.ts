@@ -70,12 +70,29 @@ export const NO_FILTERS: FilterOptions = {
 // ---- value syntax (used by args.ts) -------------------------------------------------------------------------
 
 /** A quantified group that itself holds a quantifier, as in `(a+)+` or `(\w*)*`: the shape whose backtracking grows
- *  exponentially with the value's length. JavaScript regexes cannot be given a time limit, so such a pattern is
- *  warned about up front (log values are short — 255 bytes by default — which bounds most of the damage). */
+ *  exponentially with the value's length. JavaScript regexes cannot be given a time limit; instead cli.ts turns on
+ *  V8's fallback to its linear-time engine after too many backtracks. That engine has no backreferences,
+ *  lookarounds, case folding (-i) or large `{n,m}` counts: for such a pattern the warning says it may be slow. */
 const NESTED_QUANTIFIER = /\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\d*\})/
 
-export function backtrackWarning(flag: string, source: string): string | null {
-  return NESTED_QUANTIFIER.test(source) ? `${flag}: '${source}' has a quantifier inside a repeated group, which can backtrack for a very long time on some values` : null
+export function backtrackWarning(flag: string, re: RegExp): string | null {
+  if (!NESTED_QUANTIFIER.test(re.source)) return null
+  const shape = `${flag}: '${re.source}' has a quantifier inside a repeated group, which can backtrack for a very long time on some values`
+  return linearFallback(re)
+    ? `${shape}; where it does, matching falls back to a linear-time engine`
+    : `${shape}, and it cannot fall back to the linear-time engine (it has a backreference, a lookaround, -i or a large {n,m}): matching may be very slow`
+}
+
+/** Whether V8 can run the regex in its linear-time engine and has been told to fall back to it (cli.ts sets both
+ *  flags together): compiling it with the `l` (linear) flag succeeds exactly then. Without the flags (in-process
+ *  use, tests) the `l` flag itself is refused, and the answer is false. */
+function linearFallback(re: RegExp): boolean {
+  try {
+    new RegExp(re.source, re.flags + 'l')
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** `--url '^/api'`, `--url '!\.png$'`: a JavaScript regex, negated by a leading `!`. */

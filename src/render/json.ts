@@ -1,10 +1,12 @@
 // Owns the JSON lines output: one ClientRecord in, one line of JSON out, keys in the documented order (README
-// "JSON schema"). Never colored; JSON.stringify escapes control characters by JSON's own rules.
+// "JSON schema"). Never colored; JSON.stringify escapes C0 control characters by JSON's own rules, and DEL, C1 and
+// the invisible bidi/format characters (legal raw in JSON, but live on a terminal) are escaped as \uXXXX as well.
 
+import { escapeJsonText } from './escape.js'
 import type { BackendFetch, ClientRecord, HttpRequest, HttpResponse } from '../vsl/types.js'
 
 export function renderJson(rec: ClientRecord): string {
-  return JSON.stringify(jsonRecord(rec)) + '\n'
+  return escapeJsonText(JSON.stringify(jsonRecord(rec))) + '\n'
 }
 
 function jsonRecord(r: ClientRecord): object {

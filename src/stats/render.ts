@@ -2,7 +2,7 @@
 // handling and status counts, percentiles, top URLs, a varnishhist-like latency histogram), or one JSON object
 // (statsJson, never colored). Times are milliseconds with 3 decimals in text, seconds in JSON, like the records.
 
-import { escapeText } from '../render/escape.js'
+import { escapeJsonText, escapeText } from '../render/escape.js'
 import type { Palette } from '../render/palette.js'
 import {
   HANDLINGS,
@@ -25,7 +25,8 @@ export function renderStats(report: StatsReport, p: Palette, width = 80): string
 /** The report as one JSON object and a newline; keys in the order of StatsReport, durations in seconds rounded
  *  to the nanosecond (the estimates are good to 1%; max is exact to the log's microsecond). */
 export function statsJson(report: StatsReport): string {
-  return JSON.stringify(report, roundSeconds) + '\n'
+  // URLs come from clients: escaped for a terminal, as --json is.
+  return escapeJsonText(JSON.stringify(report, roundSeconds)) + '\n'
 }
 
 const DURATION_KEYS = new Set(['p50', 'p90', 'p99', 'max'])
