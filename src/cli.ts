@@ -148,6 +148,9 @@ function totalSize(names: string[]): number | null {
 main().then(
   (code) => {
     process.exitCode = code
+    // Interrupted with stdout stuck (its reader stopped reading): what could not be written is given up on,
+    // rather than waiting for ever. Otherwise the process ends when its output is written.
+    if (code === 130) setTimeout(() => process.exit(130), 1000).unref()
   },
   (err: unknown) => {
     if (err instanceof VlogdumpError) process.stderr.write(`vlogdump: ${err.message}\n`)

@@ -113,13 +113,15 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     if (rec !== null && printRecords) out.push(render(rec), bytesOut)
   }
 
+  // After Ctrl-C or SIGTERM what is decided is still written, but not waited for: a stuck reader must not keep
+  // vlogdump waiting (drained() gives up on an aborted run).
   const flushOut = async (): Promise<void> => {
     if (stopped) {
       out.discard()
       return
     }
     const bytes = out.take()
-    if (bytes !== null && !io.stdout.write(bytes)) await drained(io.stdout)
+    if (bytes !== null && !io.stdout.write(bytes)) await drained(io.stdout, io.signal)
   }
 
   let current: Readable | null = null
@@ -145,8 +147,10 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     },
     write: (bytes: Buffer): Promise<void> =>
       new Promise<void>((resolve) => {
-        if (stopped) resolve()
-        else io.stdout.write(bytes, () => resolve())
+        if (stopped || interrupted) return resolve()
+        io.stdout.write(bytes, () => resolve())
+        // Ctrl-C while the reader is stuck: stop waiting (the buffer is not reused after an interrupt).
+        io.signal?.addEventListener('abort', () => resolve(), { once: true })
       }),
     stopped: () => stopped || interrupted,
   }
@@ -174,6 +178,9 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     let tagWidth = TAG_WIDTH
     let inputLines = 0
     let first = true
+    let decided = false // the layout, from the first whole lines
+    let longFirst = false // the first chunk held no line end
+    let sep = 10
     const splitter = new LineSplitter((buf, start, end) => {
       inputLines++
       scanLine(buf, start, end, sink, tagWidth)
@@ -186,8 +193,25 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
             throw new VlogdumpError(`${input.name}: this looks like a binary VSL file (varnishlog -w); read it with: vlogdump -r ${input.name}`)
           }
           // No LF anywhere in a sizeable first chunk, but CRs: lines end at CR.
-          if (chunk.length > 200 && chunk.indexOf(10) < 0 && chunk.indexOf(13) >= 0) splitter.crOnly()
-          sniffer.sniff(chunk)
+          if (chunk.length > 200 && chunk.indexOf(10) < 0 && chunk.indexOf(13) >= 0) {
+            splitter.crOnly()
+            sep = 13
+          }
+        }
+        if (!decided) {
+          // The layout is told from the first whole lines. A chunk without a line end is part of one long first
+          // line (nothing has been read yet): look again in the next chunk, after that line; so too after a first
+          // line too long for the sniffer's window.
+          const end = chunk.indexOf(sep)
+          if (end < 0) {
+            longFirst = true
+            splitter.push(chunk)
+            progress?.advance(chunk.length)
+            if (stopped || interrupted || limited) break
+            continue
+          }
+          decided = true
+          sniffer.sniff(longFirst || end > 4096 ? chunk.subarray(end + 1) : chunk)
           const legacy = format === 'legacy' || (format === 'auto' && sniffer.layout === 'legacy')
           if (legacy) {
             grouper = new LegacyGrouper(limits, emit)
@@ -275,14 +299,18 @@ class Progress {
   }
 }
 
-function drained(w: Writable): Promise<void> {
+/** Resolves when `w` drains, closes or fails, or when the run is aborted (Ctrl-C while the reader is stuck). */
+function drained(w: Writable, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       w.off('drain', done)
       w.off('close', done)
       w.off('error', done)
+      signal?.removeEventListener('abort', done)
       resolve()
     }
+    signal?.addEventListener('abort', done)
+    if (signal?.aborted === true) return done()
     w.on('drain', done)
     w.on('close', done)
     w.on('error', done)

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, closeSync, createWriteStream, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -45,6 +45,13 @@ describe('hardening', () => {
       assert.equal(Number(m[1]), lines, file)
       assert.ok(Number(m[2]) < lines)
     }
+  })
+
+  it('a huge first line does not hide the layout: Varnish 3.0 input after 3 MiB of junk is still read as 3.0', async () => {
+    const legacy = readFileSync(repoPath('fixtures/varnish-3.0.7/varnish-3.0.7.log'))
+    const r = await runOn([{ text: Buffer.concat([Buffer.alloc(3 << 20, 'x'), Buffer.from('\n'), legacy]) }], { summary: true, output: 'json' })
+    assert.equal(r.stdout.split('\n').length - 1, 289)
+    assert.match(r.stderr, /1 too long\); layout legacy\n$/)
   })
 
   it('a line of 2 MiB without a newline is skipped and counted; reading goes on', async () => {
@@ -288,6 +295,31 @@ describe('hostile input and output, spawned', () => {
     assert.ok(r.stdout.length < statSync(big).size / 4, 'stopped early')
     assert.match(r.stdout.toString(), /ms\n$/, 'ends with a whole record')
   })
+
+  for (const threads of ['1', '0']) {
+    it(`one SIGTERM with a stuck stdout (--threads ${threads}): it still ends, 130, with the summary on stderr`, LIMIT, async () => {
+      // stdout is a FIFO that nobody reads: once its 64 KiB are full, every write waits.
+      const fifo = join(dir, `stuck-${threads}`)
+      assert.equal(spawnSync('mkfifo', [fifo]).status, 0)
+      const fd = openSync(fifo, 'r+')
+      try {
+        const child = spawn(process.execPath, [CLI, '--threads', threads, big], { stdio: ['ignore', fd, 'pipe'] })
+        started.push(child)
+        let err = ''
+        child.stderr!.on('data', (d) => (err += d))
+        const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+        await new Promise((r) => setTimeout(r, 1500)) // long enough to fill the FIFO and wait on it
+        const t0 = Date.now()
+        child.kill('SIGTERM')
+        assert.equal(await exited, 130)
+        assert.ok(Date.now() - t0 < 5000, `${Date.now() - t0} ms`)
+        assert.match(err, /; interrupted with \d+ transactions pending\n$/)
+        assert.doesNotMatch(err, /\n\s+at /)
+      } finally {
+        closeSync(fd)
+      }
+    })
+  }
 
   it('two SIGTERMs with stdout not being read: the second ends it at once, 130', LIMIT, async () => {
     const { child, done } = start([big])
