@@ -66,6 +66,23 @@ describe('hardening', () => {
 describe('hostile structure', () => {
   const raw = (vxid: number | string, tag: string, data = ''): string => `${String(vxid).padStart(10)} ${tag.padEnd(14)} c ${data}`
 
+  it('an empty input: nothing printed, exit 1, no error', async () => {
+    const r = await runOn([{ text: '' }], { summary: true })
+    assert.deepEqual([r.code, r.stdout], [1, ''])
+    assert.match(r.stderr, /^vlogdump: 0 lines, 0 records \(0 shown, 0 incomplete\), 0 lines skipped/)
+  })
+
+  it('End without Begin, and NUL bytes inside lines: counted and reported, never thrown on', async () => {
+    const input = [raw(5, 'End'), raw(6, 'ReqURL', '/a\x00b'), raw(6, 'End'), '\x00\x00\x00', `${String(7).padStart(10)} Re\x00qURL    c /x`]
+    const r = await runOn([{ text: input.join('\n') + '\n' }], { summary: true, output: 'json' })
+    assert.equal(r.code, 0)
+    const recs = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { vxid: number; incomplete: string | null })
+    // Fragments (no Begin) are printed as incomplete, never dropped; the NUL line and the broken tag are unparseable.
+    assert.deepEqual(recs.map((x) => [x.vxid, x.incomplete]), [[5, 'eof'], [6, 'eof']])
+    assert.equal((JSON.parse(r.stdout.split('\n')[1]) as { request: { url: string } }).request.url, '/a\x00b')
+    assert.match(r.stderr, /^vlogdump: 5 lines, 2 records \(2 shown, 2 incomplete: 2 eof\), 2 lines skipped \(.*2 unparseable/)
+  })
+
   it('Link loops end: two requests linking each other are emitted, marked, no hang', async () => {
     const input = [raw(2, 'Begin', 'req 3 esi'), raw(2, 'Link', 'req 3 esi'), raw(3, 'Begin', 'req 2 esi'), raw(3, 'Link', 'req 2 esi'), raw(2, 'End'), raw(3, 'End')]
     const r = await runOn([{ text: input.join('\n') + '\n' }], { output: 'json' })
