@@ -148,9 +148,13 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     write: (bytes: Buffer): Promise<void> =>
       new Promise<void>((resolve) => {
         if (stopped || interrupted) return resolve()
-        io.stdout.write(bytes, () => resolve())
         // Ctrl-C while the reader is stuck: stop waiting (the buffer is not reused after an interrupt).
-        io.signal?.addEventListener('abort', () => resolve(), { once: true })
+        const done = (): void => {
+          io.signal?.removeEventListener('abort', done)
+          resolve()
+        }
+        io.signal?.addEventListener('abort', done)
+        io.stdout.write(bytes, done)
       }),
     stopped: () => stopped || interrupted,
   }

@@ -111,6 +111,8 @@ describe('parallel reader', () => {
     const full = spawnSync(process.execPath, [CLI, '--summary', '--stats-json', path], { encoding: 'utf8' })
     const threads = spawnSync(process.execPath, [CLI, '--summary', '--threads', '2', '--json', path], { encoding: 'utf8', maxBuffer: 1 << 30 })
     assert.equal(threads.status, 0)
+    // Nothing on stderr but the summary (no warning from Node either).
+    assert.match(threads.stderr, /^vlogdump: \d+ lines, [^\n]*\n$/)
     // The same number of records as the sequential statistics count.
     assert.equal(threads.stdout.split("\n").length - 1, JSON.parse(full.stdout).records.shown)
   })
