@@ -79,6 +79,14 @@ describe('parallel reader', () => {
     assert.match(summary, /incomplete: \d+ eof/)
   })
 
+  it('text lines that continue nothing (raw layout) are counted as the sequential reader counts them', async () => {
+    const path = join(tmp, 'raw-text.log')
+    const lines = readFileSync(repoPath('fixtures/lab/lab.raw.log'), 'latin1').split('\n')
+    writeFileSync(path, lines.map((l, i) => (i % 37 === 0 ? `${l}\nnot a log line ${i}` : l)).join('\n'), 'latin1')
+    const summary = await same(path, { output: 'json' }, 4096)
+    assert.match(summary, /[1-9]\d* unparseable/)
+  })
+
   it('a line longer than the bound is skipped and counted, across blocks', async () => {
     const path = join(tmp, 'long-line.log')
     const text = readFileSync(repoPath('fixtures/lab/lab.vxid.log'), 'latin1')

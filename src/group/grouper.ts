@@ -79,6 +79,8 @@ export class Grouper implements LineSink {
    *  has closed yet (a block that ends there hands it on, so the next block's lines keep their context). */
   private openHeader = -1
   private openKind: 0 | 1 | 2 = 0
+  /** Block mode: the last record line went to a transaction whose Begin this block has not read. */
+  private afterFragment = false
 
   constructor(
     private readonly opts: GrouperOptions,
@@ -107,6 +109,7 @@ export class Grouper implements LineSink {
         this.lastOther = 0
         this.atHead = false
         this.openHeader = -1
+        this.afterFragment = false
         return
       case 'noise':
         this.counts.noise++
@@ -132,6 +135,7 @@ export class Grouper implements LineSink {
     this.current = null
     this.currentSession = null
     this.atHead = false
+    this.afterFragment = false
     if (type === 'raw' || vxid === 0) {
       this.currentOther = 2
       this.lastOther = 2
@@ -165,6 +169,7 @@ export class Grouper implements LineSink {
   }
 
   record(level: number, vxid: number, tag: string, data: string): void {
+    this.afterFragment = false
     if (level === 0 && vxid < 0) {
       this.counts.nontx++ // a negative fd (Varnish 2.1's -1): not a transaction
       return
@@ -213,10 +218,14 @@ export class Grouper implements LineSink {
     }
     if (tx === undefined) tx = this.create(vxid, 'unknown')
     this.counts.tx++
-    if (this.track) tx.lines!.push(this.pos)
+    if (this.track) {
+      tx.lines!.push(this.pos)
+      this.atHead = false // what follows has a context of this block's own
+    }
     tx.tags.push(tag)
     tx.data.push(data)
     this.lastTx = tx
+    this.lastOther = 0 // a text line after this one continues it, or (after End) nothing
     switch (tag) {
       case 'Begin':
         this.begin(tx, data)
@@ -240,6 +249,9 @@ export class Grouper implements LineSink {
         }
         break
     }
+    // Block mode: a transaction without Begin may be a session an earlier block opened; what a text line after it
+    // continues is for the grouper that reads on to say.
+    if (this.track) this.afterFragment = tx.reason === ''
   }
 
   private continuation(text: string): void {
@@ -251,7 +263,7 @@ export class Grouper implements LineSink {
       if (this.track) tx.lines!.push(this.pos)
     } else if (this.lastOther === 1) this.counts.session++
     else if (this.lastOther === 2) this.counts.nontx++
-    else if (this.track && this.atHead) this.head.push(this.pos)
+    else if (this.track && (this.atHead || this.afterFragment)) this.head.push(this.pos)
     else this.counts.bad++
   }
 

@@ -58,6 +58,22 @@ export interface ReadTotals extends RecordCounts {
   pending: number
 }
 
+/** A block must not start with a line that may continue the one before it (text that is not a log line: it
+ *  belongs where the line before it went, which only the block before knows). Moves the cut back before such
+ *  lines, a few at the most; the cut stays where it was if there is no better one. */
+function beforeText(buf: Buffer, start: number, cut: number, n: number): number {
+  let at = cut
+  for (let k = 0; k < 64 && at < n; k++) {
+    const c = buf[at]
+    // A record (`-`, a raw line's padded vxid), a group header (`*`), a blank line.
+    if (c === 45 || c === 32 || (c >= 48 && c <= 57) || c === 42 || c === 10 || c === 13) return at
+    const p = at - 2 < start ? -1 : buf.lastIndexOf(10, at - 2)
+    if (p < start) return cut
+    at = p + 1
+  }
+  return cut
+}
+
 export class ParallelReader {
   private workers: Worker[] = []
   /** Per lane (0: the main thread, then one per worker): its two input and two output slots. */
@@ -165,6 +181,7 @@ export class ParallelReader {
               // At a blank line (a group boundary) in the block's second half, else after the last whole line.
               const blank = buf.lastIndexOf('\n\n', n - 2)
               cut = blank >= start + ((n - start) >> 1) ? blank + 2 : nl + 1
+              cut = beforeText(buf, start, cut, n)
             }
             if (n - cut > maxLine) {
               totals.overlong++
