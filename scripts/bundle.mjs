@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Bundles the compiled CLI (dist/src/cli.js, from tsc) and its runtime dependencies into dist/lib/vlogdump.mjs
-// (yargs in a chunk of its own, loaded only for a command line with options), behind a small bin, dist/vlogdump.mjs, that answers `--version` without loading it.
-// One file loads faster than the ~60 modules of yargs and ours (measured: --version 0.24 s -> 0.19 s, against
-// 0.10 s for `node -e 0`). The version is inlined. The worker of the parallel reader (src/parallel/worker.ts) is
+// (yargs in a chunk of its own, loaded only for a command line with options), behind a small bin,
+// dist/vlogdump.mjs, that answers `--version` without loading it. A bundle loads faster than the ~60 modules of
+// yargs and ours (measured: --version 0.24 s -> 0.19 s, against 0.10 s for `node -e 0`). The version is inlined. The worker of the parallel reader (src/parallel/worker.ts) is
 // bundled beside it as dist/lib/worker.js: the same relative URL finds it from the tsc output and from the bundle.
 
 import { build } from 'esbuild'
