@@ -12,7 +12,7 @@ import { OutputBuffer } from './output.js'
 import { VlogdumpError } from './errors.js'
 import { StatsCollector } from './stats/stats.js'
 import { renderStats, statsJson } from './stats/render.js'
-import { Grouper, type LineCounts } from './group/grouper.js'
+import { addLineCounts, Grouper, type LineCounts } from './group/grouper.js'
 import { FormatFilter, LayoutSniffer } from './parse/layout.js'
 import { scanLine, TAG_WIDTH, TAG_WIDTH_LEGACY, type LineSink } from './parse/line.js'
 import { LegacyGrouper } from './group/legacy.js'
@@ -244,7 +244,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     // On Ctrl-C only what is decided is printed; what is pending is counted in the summary.
     if (interrupted || limited) stats.pending += grouper.pendingCount
     else grouper.flush('eof')
-    addCounts(stats.counts, grouper.counts)
+    addLineCounts(stats.counts, grouper.counts)
     stats.overlong += splitter.overlong
     stats.lines += inputLines + splitter.overlong
     stats.rejected += formatFilter?.rejected ?? 0
@@ -364,19 +364,10 @@ function parallelLayout(path: string, minBytes: number): string | null {
 
 function addTotals(stats: RunStats, t: ReadTotals): void {
   addRecordCounts(stats, t)
-  addCounts(stats.counts, t.counts)
+  addLineCounts(stats.counts, t.counts)
   stats.lines += t.lines
   stats.overlong += t.overlong
   stats.pending += t.pending
-}
-
-function addCounts(into: LineCounts, from: LineCounts): void {
-  into.tx += from.tx
-  into.session += from.session
-  into.nontx += from.nontx
-  into.blank += from.blank
-  into.noise += from.noise
-  into.bad += from.bad
 }
 
 /** `vlogdump: 27846 lines, 300 records (300 shown, 0 incomplete), 1234 lines skipped (…); layout vxid` */

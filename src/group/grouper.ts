@@ -41,6 +41,16 @@ export interface LineCounts {
   bad: number
 }
 
+/** Adds one grouper's line counts to a total (several inputs, several blocks). */
+export function addLineCounts(into: LineCounts, from: LineCounts): void {
+  into.tx += from.tx
+  into.session += from.session
+  into.nontx += from.nontx
+  into.blank += from.blank
+  into.noise += from.noise
+  into.bad += from.bad
+}
+
 export type EmitFn = (root: Transaction, incomplete: IncompleteReason | null) => void
 
 interface Session {

@@ -15,8 +15,7 @@ export interface BlockJob {
   seq: number
   /** Position (byte offset in the input) of the block's first byte. */
   base: number
-  /** The block: in-process, or (from the reader) left null and found in the worker's input slot `slot`. */
-  bytes: Uint8Array | null
+  /** The lane's input slot that holds the block, and the block's length there. */
   slot: number
   length: number
   /** The input's last block: a last line without a newline is read too. */

@@ -11,7 +11,7 @@
 import { open } from 'node:fs/promises'
 import type { Worker } from 'node:worker_threads'
 import type { Options } from '../args.js'
-import { Grouper, type LineCounts } from '../group/grouper.js'
+import { addLineCounts, Grouper, type LineCounts } from '../group/grouper.js'
 import { DEFAULT_MAX_LINE } from '../parse/lines.js'
 import { scanLine } from '../parse/line.js'
 import { OutputBuffer } from '../output.js'
@@ -191,7 +191,7 @@ export class ParallelReader {
           }
           if (cut > start) {
             if (start > 0) buf.copy(buf, 0, start, cut)
-            const job: BlockJob = { seq: sent, base: base + start, bytes: null, slot, length: cut - start, last: eof }
+            const job: BlockJob = { seq: sent, base: base + start, slot, length: cut - start, last: eof }
             if (w === 0) results.set(sent, this.main!.run(job))
             else this.workers[w - 1].postMessage(job)
             sent++
@@ -237,8 +237,7 @@ export class ParallelReader {
         w.off('error', onError)
       }
     }
-    const c = merge.counts
-    for (const k of Object.keys(c) as (keyof LineCounts)[]) totals.counts[k] += c[k]
+    addLineCounts(totals.counts, merge.counts)
     return totals
   }
 
@@ -275,7 +274,7 @@ export class ParallelReader {
   /** Adds a block's figures and reads its leftover lines into the main grouper, in order. */
   private take(r: BlockResult, merge: Grouper, totals: ReadTotals, at: (pos: number) => void): void {
     addRecordCounts(totals, r)
-    for (const k of Object.keys(r.counts) as (keyof LineCounts)[]) totals.counts[k] += r.counts[k]
+    addLineCounts(totals.counts, r.counts)
     totals.lines += r.lines
     totals.overlong += r.overlong
     const buf = Buffer.from(r.leftBytes.buffer, r.leftBytes.byteOffset, r.leftBytes.byteLength)
