@@ -80,6 +80,16 @@ describe('record fields', () => {
     assert.equal(r.start, '2026-11-23T18:49:27.841077Z')
   })
 
+  it('Timestamp fields: extra spaces are skipped, a short record gives null, not a neighbour', async () => {
+    const r = await one([
+      'Timestamp Start:  1795459767.841077   0.000000 0.000000',
+      'Timestamp Process: 1795459767.846484',
+      'Timestamp Resp: 1795459767.847091 0.006014  ',
+    ])
+    assert.deepEqual(r.timing, { total: 0.006014, ttfb: null })
+    assert.equal(r.start, '2026-11-23T18:49:27.841077Z')
+  })
+
   it('pipe: total from PipeSess, ttfb from Pipe, bytes from PipeAcct', async () => {
     const r = await one([
       'Timestamp Start: 1795461619.024001 0.000000 0.000000',

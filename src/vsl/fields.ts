@@ -35,6 +35,19 @@ export function fields(d: string): string[] {
   return out
 }
 
+/** Field `n` (0-based) of space-separated `d`, or null: one string, no array (Timestamps are read per record). */
+export function field(d: string, n: number): string | null {
+  let i = 0
+  const len = d.length
+  for (let k = 0; ; k++) {
+    while (i < len && d.charCodeAt(i) === 32) i++
+    if (i >= len) return null
+    const s = i
+    while (i < len && d.charCodeAt(i) !== 32) i++
+    if (k === n) return d.slice(s, i)
+  }
+}
+
 export function toCount(s: string): number | null {
   const n = Number(s)
   return Number.isSafeInteger(n) && n >= 0 ? n : null

@@ -15,7 +15,7 @@ import type {
   Transaction,
 } from './types.js'
 import { decodeBytes } from './text.js'
-import { addr, fields, header, isoTime, toCount, toStatus } from './fields.js'
+import { addr, field, fields, header, isoTime, toCount, toStatus } from './fields.js'
 import { buildLegacyRecord } from './legacy-record.js'
 
 /** Builds the record for an emitted tree. A tree whose root is a backend transaction (its request never seen)
@@ -548,11 +548,7 @@ function unset(headers: Header[], d: string): Header[] {
   return headers
 }
 
-/** Field n (0 = label) of a Timestamp record: `Label: <abs> <since start> <since last>`. */
-function field(d: string, n: number): string | null {
-  const f = fields(d)
-  return f[n] ?? null
-}
+// Timestamp records: `Label: <abs> <since start> <since last>` (field 0 is the label).
 
 function sinceStart(d: string): number | null {
   return toSeconds(field(d, 2))
