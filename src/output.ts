@@ -1,8 +1,8 @@
-// Owns turning rendered text into output bytes. Rendered strings are copied straight into a Buffer — as latin1
-// when they are ASCII (a plain copy, about 20 times faster than UTF-8 encoding), as UTF-8 otherwise — instead of
-// being joined and encoded per chunk (join and encode took a quarter of the time of a --json run).
+// Owns turning rendered text into output bytes. Rendered strings are encoded straight into a Buffer (UTF-8; log
+// lines, which are bytes already, as latin1) instead of being joined and encoded per chunk (join and encode took
+// a quarter of the time of a --json run). No test for ASCII first: on rendered records, V8's UTF-8 writer is
+// faster than a regex test alone (flat JSON lines: 7-14 ms against 34 ms for test + latin1 copy).
 
-const NON_ASCII = /[^\x00-\x7f]/
 const BLOCK = 256 * 1024
 
 export class OutputBuffer {
@@ -42,7 +42,7 @@ export class OutputBuffer {
       this.buf = Buffer.allocUnsafe(Math.max(BLOCK, max))
       this.start = this.end = 0
     }
-    const n = bytes || !NON_ASCII.test(s) ? this.buf.latin1Write(s, this.end) : this.buf.utf8Write(s, this.end)
+    const n = bytes ? this.buf.latin1Write(s, this.end) : this.buf.utf8Write(s, this.end)
     this.end += n
     this.length += n
     this.round += n
