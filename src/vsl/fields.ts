@@ -1,7 +1,7 @@
 // Owns reading the fields of record data that both record models (4–7 and 2.1/3.0) use: header lines, addresses,
 // whitespace-separated fields, counts, statuses and times. Text is UTF-8-decoded here (decodeBytes).
 
-import { decodeBytes } from './text.js'
+import { decodeBytes, isAscii } from './text.js'
 import type { Header } from './types.js'
 
 export function header(d: string): Header {
@@ -9,6 +9,8 @@ export function header(d: string): Header {
   if (colon < 0) return [decodeBytes(d), '']
   let v = colon + 1
   while (v < d.length && d.charCodeAt(v) === 32) v++
+  // One test of the line instead of one per part: header lines are nearly always ASCII.
+  if (isAscii(d)) return [d.slice(0, colon), d.slice(v)]
   return [decodeBytes(d.slice(0, colon)), decodeBytes(d.slice(v))]
 }
 

@@ -4,6 +4,11 @@
 
 const NON_ASCII = /[\x80-\xff]/
 
+/** True when `s` (latin1: bytes) is ASCII, so that decodeBytes would return it unchanged. */
+export function isAscii(s: string): boolean {
+  return !NON_ASCII.test(s)
+}
+
 /** Decodes a latin1 string (bytes) as UTF-8; invalid bytes are written as `\xNN`. */
 export function decodeBytes(s: string): string {
   if (!NON_ASCII.test(s)) return s
