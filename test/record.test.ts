@@ -139,6 +139,11 @@ describe('record fields', () => {
     assert.equal(r.request.url, '/s?q=ü\\xff')
   })
 
+  it('header names and values: UTF-8 decoded and invalid bytes as \\xNN, ASCII lines as they are', async () => {
+    const r = await one(['ReqHeader X-N\xc3\xa4me:  M\xc3\xbcller \xff', 'ReqHeader Host: example.com', 'ReqHeader X-Empty:'])
+    assert.deepEqual(r.request.headers, [['X-Näme', 'Müller \\xff'], ['Host', 'example.com'], ['X-Empty', '']])
+  })
+
   it('vcl_log lists VCL_Log records in order', async () => {
     const r = await one(['VCL_Log route:api', 'VCL_Log pass:/x'])
     assert.deepEqual(r.vcl_log, ['route:api', 'pass:/x'])
