@@ -85,7 +85,10 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   let interrupted = false
   let limited = false // -k reached: stop reading, print nothing more
   const progress = io.progress === undefined ? null : new Progress(io.progress, () => stats.records)
-  const out = new OutputBuffer()
+  // Output is written from two buffers in turn, each rewound for reuse once its last write is done: no new buffer
+  // per chunk (a fresh buffer per chunk let up to 64 MiB of written-out buffers wait for V8 to collect them).
+  const outs = [new OutputBuffer(), new OutputBuffer()]
+  let out = outs[0]
 
   const onStdoutError = (err: NodeJS.ErrnoException): void => {
     stopped = true
@@ -113,15 +116,36 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     if (rec !== null && printRecords) out.push(render(rec), bytesOut)
   }
 
-  // After Ctrl-C or SIGTERM what is decided is still written, but not waited for: a stuck reader must not keep
-  // vlogdump waiting (drained() gives up on an aborted run).
+  /** Writes bytes to stdout; resolves when they are written (their buffer may then be reused) or stdout failed.
+   *  After Ctrl-C or SIGTERM what is decided is still written, but not waited for: a stuck reader must not keep
+   *  vlogdump waiting, and no buffer is reused after an interrupt. */
+  const write = (bytes: Buffer): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (stopped) return resolve()
+      const done = (): void => {
+        io.signal?.removeEventListener('abort', done)
+        resolve()
+      }
+      io.signal?.addEventListener('abort', done)
+      io.stdout.write(bytes, done)
+      if (interrupted) done()
+    })
+  const writes = [Promise.resolve(), Promise.resolve()]
+  let turn = 0
   const flushOut = async (): Promise<void> => {
     if (stopped) {
       out.discard()
       return
     }
     const bytes = out.take()
-    if (bytes !== null && !io.stdout.write(bytes)) await drained(io.stdout, io.signal)
+    if (bytes !== null) writes[turn] = write(bytes)
+    turn ^= 1
+    await writes[turn]
+    if (interrupted) out = outs[turn] = new OutputBuffer()
+    else {
+      out = outs[turn]
+      out.rewind()
+    }
   }
 
   let current: Readable | null = null
@@ -145,17 +169,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
       const rec = decide(root, incomplete)
       return rec === null ? null : render(rec)
     },
-    write: (bytes: Buffer): Promise<void> =>
-      new Promise<void>((resolve) => {
-        if (stopped || interrupted) return resolve()
-        // Ctrl-C while the reader is stuck: stop waiting (the buffer is not reused after an interrupt).
-        const done = (): void => {
-          io.signal?.removeEventListener('abort', done)
-          resolve()
-        }
-        io.signal?.addEventListener('abort', done)
-        io.stdout.write(bytes, done)
-      }),
+    write,
     stopped: () => stopped || interrupted,
   }
   try {
@@ -301,24 +315,6 @@ class Progress {
   done(): void {
     if (this.shown) this.io.stream.write('\r\x1b[K')
   }
-}
-
-/** Resolves when `w` drains, closes or fails, or when the run is aborted (Ctrl-C while the reader is stuck). */
-function drained(w: Writable, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      w.off('drain', done)
-      w.off('close', done)
-      w.off('error', done)
-      signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    signal?.addEventListener('abort', done)
-    if (signal?.aborted === true) return done()
-    w.on('drain', done)
-    w.on('close', done)
-    w.on('error', done)
-  })
 }
 
 function describeReadError(name: string, err: unknown): string {

@@ -2,8 +2,13 @@
 
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { describe, it } from 'node:test'
-import { recordsOf, repoPath, runOn } from './support.js'
+import { run } from '../src/run.js'
+import { DEFAULTS, recordsOf, repoPath, runOn, Sink } from './support.js'
 
 const CAPTURES = [
   'fixtures/lab/lab.vxid.log',
@@ -134,5 +139,40 @@ describe('progress line', () => {
     assert.equal(code, 0)
     assert.match(term.text, /^\r\x1b\[Kvlogdump: 0 MB of 0 MB \(100%\), \d+ MB\/s, \d+ records\r\x1b\[K$/)
     assert.equal(stderr.text, '')
+  })
+})
+
+/** A stdout that completes each write late, as a pipe whose reader lags: it keeps the chunk it was handed (no
+ *  copy) and reads it only when it completes the write, so a buffer rewritten before then shows. */
+class LateSink extends Writable {
+  chunks: Buffer[] = []
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    setTimeout(() => {
+      this.chunks.push(Buffer.from(chunk))
+      cb()
+    }, 2)
+  }
+}
+
+describe('output buffers', () => {
+  it('a file read in many chunks: every byte reaches a stdout that completes its writes late, as rendered', async () => {
+    // 12 copies of a capture (4.8 MB): about 18 chunks of input, each rendered into one of two reused buffers.
+    const one = readFileSync(repoPath('fixtures/lab/lab.vxid.log'))
+    const path = join(mkdtempSync(join(tmpdir(), 'vlogdump-output-')), 'twelve.log')
+    writeFileSync(path, Buffer.concat(Array.from({ length: 12 }, () => one)))
+    const go = async (stdout: Writable): Promise<number> =>
+      run({ ...DEFAULTS, output: 'json', threads: 1 }, { inputs: [{ name: path, path }], stdout, stderr: new Sink() })
+    const quick = new Sink()
+    const late = new LateSink()
+    assert.equal(await go(quick), 0)
+    assert.equal(await go(late), 0)
+    const want = Buffer.concat(quick.chunks)
+    const got = Buffer.concat(late.chunks)
+    assert.ok(quick.chunks.length > 4, `written in ${quick.chunks.length} writes`)
+    assert.ok(want.length > 2_000_000, `${want.length} bytes`)
+    assert.ok(got.equals(want), 'the late stdout got other bytes')
+    // Each copy of the capture gives the same records.
+    const lines = want.toString('utf8').trimEnd().split('\n')
+    assert.equal(lines.length % 12, 0)
   })
 })
