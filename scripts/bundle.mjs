@@ -58,9 +58,11 @@ await build({
 })
 await build({ ...common, entryPoints: [dist('src/parallel/worker.js')], outfile: dist('lib/worker.js') })
 
-// The bin, with two V8 heap flags (process-wide: the worker threads' heaps get them too):
-// - a small young generation: V8's default lets it grow to 16 MiB semi-spaces, which only raised peak RSS
-//   (115 -> 88 MiB on --json of 200 MB, same speed);
+// The bin, with two V8 heap flags (process-wide: the worker threads' heaps get them too, whatever their
+// resourceLimits say):
+// - a small young generation (1 MiB semi-spaces): V8's default lets it grow to 16 MiB semi-spaces, which only
+//   raised peak RSS (115 -> 88 MiB on --json of 200 MB with 2 MiB, same speed; 2 -> 1 MiB: another 4-6 MiB
+//   less on 1 GB, CPU seconds within this VM's noise in three A/B runs, -16% to +9%);
 // - an old generation that grows by half of what is live after a full GC, not up to 4x: V8's default let each
 //   thread's heap fill with promoted garbage to about 4x its 5 MiB live set before collecting it. Measured on
 //   1 GB, median of 3: peak RSS 105 -> 96 MiB (--json), 107 -> 91 MiB (-g raw --misses --slow 200), CPU
@@ -68,7 +70,7 @@ await build({ ...common, entryPoints: [dist('src/parallel/worker.js')], outfile:
 const bin = dist('vlogdump.mjs')
 writeFileSync(
   bin,
-  `#!/usr/bin/env -S node --max-semi-space-size=2 --heap-growing-percent=50
+  `#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=50
 // vlogdump's bin: \`--version\` alone is answered here, before the bundle is even compiled (start-up time).
 const argv = process.argv.slice(2)
 if (argv.length === 1 && argv[0] === '--version') process.stdout.write(${JSON.stringify(pkg.version + '\n')})
