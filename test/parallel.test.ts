@@ -13,6 +13,8 @@ import fc from 'fast-check'
 import { NO_FILTERS } from '../src/filter/flags.js'
 import { mutate, type Mutation } from './fuzz/mutate.js'
 import { run, type RunSettings } from '../src/run.js'
+import { DEFAULT_BLOCK } from '../src/parallel/reader.js'
+import { DEFAULT_MAX_LINE } from '../src/parse/lines.js'
 import { DEFAULTS, repoPath, Sink } from './support.js'
 
 const CLI = repoPath('dist/vlogdump.mjs')
@@ -94,6 +96,18 @@ describe('parallel reader', () => {
     writeFileSync(path, text.slice(0, at) + 'x'.repeat(1536 * 1024) + '\n' + text.slice(at), 'latin1')
     const summary = await same(path, { output: 'json' }, 2560 * 1024)
     assert.match(summary, /, 1 too long\)/)
+  })
+
+  it('with the default blocks, a line is too long at the same length as for one thread', async () => {
+    // Just over the bound (one thread's), and well under it: both readers count the first and keep the second.
+    const text = readFileSync(repoPath('fixtures/lab/lab.vxid.log'), 'latin1')
+    const at = text.indexOf('\n\n', text.length >> 1) + 2
+    for (const [len, tooLong] of [[DEFAULT_MAX_LINE + 1, 1], [DEFAULT_MAX_LINE - 1024, 0]]) {
+      const path = join(tmp, `line-${len}.log`)
+      writeFileSync(path, text.slice(0, at) + 'x'.repeat(len) + '\n' + text.slice(at), 'latin1')
+      const summary = await same(path, { output: 'json' }, DEFAULT_BLOCK)
+      assert.match(summary, new RegExp(`, ${tooLong} too long\\)`), `a line of ${len} bytes`)
+    }
   })
 
   it('is not used where it cannot be: statistics, -k, a forced --input-format, small files', async () => {

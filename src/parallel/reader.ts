@@ -33,7 +33,7 @@ export interface WorkerData {
 export interface ParallelSettings {
   /** Threads that read blocks: the main thread and threads - 1 workers. */
   threads: number
-  /** Bytes per block (at least twice the longest line kept, 1 MiB). */
+  /** Bytes per block. Lines up to half a block are kept: the default, 1 MiB, keeps what one thread keeps. */
   blockBytes: number
 }
 
