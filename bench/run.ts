@@ -14,7 +14,7 @@ import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { DATA_DIR, INPUTS, REPO, ensureInput, parseSize, type GenMeta } from './gen.js'
 
-const CLI = join(REPO, 'dist', 'vlogdump.mjs')
+const CLI = join(REPO, 'dist', 'vlogdump.cjs')
 const RESULTS_DIR = join(REPO, 'bench', 'results')
 
 // ---------------------------------------------------------------------------------------------------------------

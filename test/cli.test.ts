@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib'
 import { colorEnabled } from '../src/render/palette.js'
 import { repoPath } from './support.js'
 
-const CLI = repoPath('dist/vlogdump.mjs')
+const CLI = repoPath('dist/vlogdump.cjs')
 const HIT = repoPath('fixtures/cases/hit.log')
 const ENV = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined }
 

@@ -13,7 +13,7 @@ import { setFlagsFromString } from 'node:v8'
 import { parseArgs } from '../src/args.js'
 import { repoPath, runOn } from './support.js'
 
-const CLI = repoPath('dist/vlogdump.mjs')
+const CLI = repoPath('dist/vlogdump.cjs')
 
 describe('hardening', () => {
   it('a binary VSL file passed by mistake: a clear message, exit 2, the other files still read', () => {

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test'
 import { repoPath } from './support.js'
 import type { ClientRecord } from '../src/vsl/types.js'
 
-const CLI = repoPath('dist/vlogdump.mjs')
+const CLI = repoPath('dist/vlogdump.cjs')
 const SUITE_TIMEOUT = 60_000
 
 interface Lab {
@@ -97,7 +97,7 @@ async function runCmd(cmd: string, args: string[]): Promise<Exit & { stdout: str
 }
 
 /**
- * `varnishlog <args> | node dist/vlogdump.mjs --json` over a real pipe: vlogdump is spawned with a stdin pipe and
+ * `varnishlog <args> | node dist/vlogdump.cjs --json` over a real pipe: vlogdump is spawned with a stdin pipe and
  * varnishlog gets the write end of that pipe as its stdout. This process never writes to it; it only drops its own
  * copy of the write end once varnishlog has exited, so that vlogdump sees EOF.
  */

@@ -71,7 +71,7 @@ describe('-k and --time', () => {
 
 describe('shell completion', () => {
   it('vlogdump completion prints a completion script', () => {
-    const r = spawnSync(process.execPath, [repoPath('dist/vlogdump.mjs'), 'completion'], { encoding: 'utf8' })
+    const r = spawnSync(process.execPath, [repoPath('dist/vlogdump.cjs'), 'completion'], { encoding: 'utf8' })
     assert.equal(r.status, 0)
     assert.match(r.stdout, /complete -o default -F _vlogdump_yargs_completions vlogdump|_vlogdump/)
   })
@@ -102,7 +102,7 @@ describe('statistics', () => {
   it('Ctrl-C prints the statistics of what was seen, then exits 130', async () => {
     const { spawn } = await import('node:child_process')
     const { readFileSync } = await import('node:fs')
-    const child = spawn(process.execPath, [repoPath('dist/vlogdump.mjs'), '--stats-json'])
+    const child = spawn(process.execPath, [repoPath('dist/vlogdump.cjs'), '--stats-json'])
     let out = ''
     child.stdout.on('data', (d) => (out += d))
     child.stdin.write(readFileSync(repoPath('fixtures/cases/hit.log')))

@@ -17,7 +17,7 @@ import { DEFAULT_BLOCK } from '../src/parallel/reader.js'
 import { DEFAULT_MAX_LINE } from '../src/parse/lines.js'
 import { DEFAULTS, repoPath, Sink } from './support.js'
 
-const CLI = repoPath('dist/vlogdump.mjs')
+const CLI = repoPath('dist/vlogdump.cjs')
 const tmp = mkdtempSync(join(tmpdir(), 'vlogdump-parallel-'))
 
 async function runFile(path: string, opts: Partial<RunSettings>): Promise<{ code: number; stdout: Buffer; stderr: string }> {
