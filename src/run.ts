@@ -1,6 +1,6 @@
 // Owns one run: compiles the stages from Options, then drives input → lines → parse → group → record → filter →
-// render → output. The only async boundary is per chunk (reading, and waiting for the write before last to be done); everything
-// per line is synchronous. Inputs are read in order, and groups never span files.
+// render → output. The only async boundary is per chunk (reading, and waiting for the write before last to be
+// done); everything per line is synchronous. Inputs are read in order, and groups never span files.
 
 import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
