@@ -84,6 +84,37 @@ export class OutputBuffer {
   }
 }
 
+/** Output written from two OutputBuffers in turn: while one's bytes are being written, the other is filled, and
+ *  each is reused once its last write is done, so a run allocates no buffer per chunk or block (a new one per
+ *  chunk let up to 64 MiB of written-out buffers wait for V8 to collect them). */
+export class OutputTurns {
+  private readonly bufs = [new OutputBuffer(), new OutputBuffer()]
+  private readonly writes: Promise<void>[] = [Promise.resolve(), Promise.resolve()]
+  private turn = 0
+
+  /** The buffer being filled. */
+  get current(): OutputBuffer {
+    return this.bufs[this.turn]
+  }
+
+  /** Hands what the current buffer holds to `write` (which resolves when the bytes are written), then waits for the
+   *  other buffer's last write and makes it current. With `fresh()` true by then (an interrupted run, whose
+   *  writes are no longer waited for), a new buffer takes its place instead of being rewritten. */
+  async flush(write: (bytes: Buffer) => Promise<void>, fresh: () => boolean = () => false): Promise<void> {
+    const bytes = this.bufs[this.turn].take()
+    if (bytes !== null) this.writes[this.turn] = write(bytes)
+    this.turn ^= 1
+    await this.writes[this.turn]
+    if (fresh()) this.bufs[this.turn] = new OutputBuffer()
+    else this.bufs[this.turn].rewind()
+  }
+
+  /** Resolves when every write handed out is done. */
+  async settled(): Promise<void> {
+    await Promise.all(this.writes)
+  }
+}
+
 declare module 'node:buffer' {
   interface Buffer {
     latin1Write(s: string, offset: number): number

@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream'
 import type { Options } from './args.js'
 import { compileFilter } from './filter/filter.js'
 import { chunksOf, type Input } from './input.js'
-import { OutputBuffer } from './output.js'
+import { OutputTurns } from './output.js'
 import { VlogdumpError } from './errors.js'
 import { StatsCollector } from './stats/stats.js'
 import { renderStats, statsJson } from './stats/render.js'
@@ -85,10 +85,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   let interrupted = false
   let limited = false // -k reached: stop reading, print nothing more
   const progress = io.progress === undefined ? null : new Progress(io.progress, () => stats.records)
-  // Output is written from two buffers in turn, each rewound for reuse once its last write is done: no new buffer
-  // per chunk (a fresh buffer per chunk let up to 64 MiB of written-out buffers wait for V8 to collect them).
-  const outs = [new OutputBuffer(), new OutputBuffer()]
-  let out = outs[0]
+  const out = new OutputTurns()
 
   const onStdoutError = (err: NodeJS.ErrnoException): void => {
     stopped = true
@@ -113,7 +110,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   }
   const emit = (root: Transaction, incomplete: IncompleteReason | null): void => {
     const rec = decide(root, incomplete)
-    if (rec !== null && printRecords) out.push(render(rec), bytesOut)
+    if (rec !== null && printRecords) out.current.push(render(rec), bytesOut)
   }
 
   /** Writes bytes to stdout; resolves when they are written (their buffer may then be reused) or stdout failed.
@@ -130,22 +127,9 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
       io.stdout.write(bytes, done)
       if (interrupted) done()
     })
-  const writes = [Promise.resolve(), Promise.resolve()]
-  let turn = 0
   const flushOut = async (): Promise<void> => {
-    if (stopped) {
-      out.discard()
-      return
-    }
-    const bytes = out.take()
-    if (bytes !== null) writes[turn] = write(bytes)
-    turn ^= 1
-    await writes[turn]
-    if (interrupted) out = outs[turn] = new OutputBuffer()
-    else {
-      out = outs[turn]
-      out.rewind()
-    }
+    if (stopped) out.current.discard()
+    else await out.flush(write, () => interrupted)
   }
 
   let current: Readable | null = null
@@ -272,10 +256,10 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   // The statistics of what was seen: also after Ctrl-C, not after a closed pipe.
   if (collector !== null && !stopped) {
     const report = collector.report()
-    if (opts.stats === 'json') out.push(statsJson(report))
+    if (opts.stats === 'json') out.current.push(statsJson(report))
     else {
       const columns = (io.stdout as { columns?: number }).columns
-      out.push((printRecords && stats.shown > 0 ? '\n' : '') + renderStats(report, createPalette(opts.useColor), columns ?? 80))
+      out.current.push((printRecords && stats.shown > 0 ? '\n' : '') + renderStats(report, createPalette(opts.useColor), columns ?? 80))
     }
     await flushOut()
   }

@@ -14,7 +14,7 @@ import type { Options } from '../args.js'
 import { addLineCounts, Grouper, type LineCounts } from '../group/grouper.js'
 import { DEFAULT_MAX_LINE } from '../parse/lines.js'
 import { scanLine } from '../parse/line.js'
-import { OutputBuffer } from '../output.js'
+import { OutputBuffer, OutputTurns } from '../output.js'
 import { addRecordCounts, newRecordCounts, type RecordCounts } from '../record-counts.js'
 import type { IncompleteReason, Transaction } from '../vsl/types.js'
 import { BlockRunner, type BlockJob, type BlockResult, type BlockStages } from './block.js'
@@ -104,17 +104,8 @@ export class ParallelReader {
       if (text !== null) merged.push({ pos, text })
     })
 
-    // Output is written from two buffers in turn, each reused once its last write is done: no garbage per block.
-    const outs = [new OutputBuffer(), new OutputBuffer()]
-    const writes: Promise<void>[] = [Promise.resolve(), Promise.resolve()]
-    let turn = 0
-    const write = async (): Promise<void> => {
-      const bytes = outs[turn].take()
-      if (bytes !== null) writes[turn] = hooks.write(bytes)
-      turn ^= 1
-      await writes[turn]
-      outs[turn].rewind()
-    }
+    const outs = new OutputTurns()
+    const write = (): Promise<void> => outs.flush(hooks.write)
     const bytesOut = this.settings.output === 'log'
     const results = new Map<number, BlockResult>()
     let wake: (() => void) | null = null
@@ -213,7 +204,7 @@ export class ParallelReader {
         results.delete(done)
         done++
         if (hooks.stopped()) continue
-        const out = outs[turn]
+        const out = outs.current
         this.take(r, merge, totals, (p) => (pos = p))
         this.interleave(r, merged, out)
         merged = []
@@ -228,11 +219,11 @@ export class ParallelReader {
       else {
         pos = Infinity
         merge.flush('eof')
-        for (const m of merged) outs[turn].push(m.text, bytesOut)
+        for (const m of merged) outs.current.push(m.text, bytesOut)
         merged = []
         await write()
       }
-      await Promise.all(writes)
+      await outs.settled()
     } finally {
       await fh.close()
       for (const w of this.workers) {
