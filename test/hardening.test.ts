@@ -224,8 +224,13 @@ describe('hostile input and output, spawned', () => {
     /** Peak RSS in MB, from the hook. */
     maxRss: number
   }
-  function start(args: string[], opts: { uid?: number } = {}): { child: ChildProcess; done: Promise<Done> } {
-    const child = spawn(process.execPath, ['--import', HOOK, CLI, ...args], { env: { ...process.env, NO_COLOR: '1' }, ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid }) })
+  /** `unprivileged`: as root, run without the capabilities that let root read any file (CAP_DAC_OVERRIDE,
+   *  CAP_DAC_READ_SEARCH), so mode 000 means no, as for anyone else. Root stays root: the checkout, wherever it is
+   *  (a 0700 home, a mktemp -d), stays readable, which switching to another uid would not give. */
+  function start(args: string[], opts: { unprivileged?: boolean } = {}): { child: ChildProcess; done: Promise<Done> } {
+    const argv = [process.execPath, '--import', HOOK, CLI, ...args]
+    if (opts.unprivileged === true && process.getuid?.() === 0) argv.unshift('setpriv', '--bounding-set=-dac_override,-dac_read_search', '--')
+    const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, NO_COLOR: '1' } })
     started.push(child)
     const out: Buffer[] = []
     let err = ''
@@ -373,7 +378,6 @@ describe('hostile input and output, spawned', () => {
   it('files that vanish or cannot be read in the middle of a list: one message each, the others read, exit 2', LIMIT, async () => {
     const list = join(dir, 'list')
     mkdirSync(list)
-    chmodSync(dir, 0o755)
     const fifo = join(list, 'fifo.log')
     const gone = join(list, 'gone.log')
     const sub = join(list, 'a-directory')
@@ -383,9 +387,7 @@ describe('hostile input and output, spawned', () => {
     mkdirSync(sub)
     writeFileSync(locked, readFileSync(MISS), { mode: 0o000 })
     chmodSync(locked, 0o000)
-    // Root reads any file: run as nobody then, for whom mode 000 means no.
-    const uid = process.getuid?.() === 0 ? 65534 : undefined
-    const { child, done } = start([fifo, gone, sub, locked, MISS], { uid })
+    const { child, done } = start([fifo, gone, sub, locked, MISS], { unprivileged: true })
     let out = ''
     child.stdout!.on('data', (d) => (out += d))
     // While vlogdump reads the first file (a FIFO), the second one is deleted. (Opened read-write: that never
