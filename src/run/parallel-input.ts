@@ -1,0 +1,77 @@
+// Owns reading large files with worker threads (src/parallel): which files qualify, and one ParallelReader for
+// the run, started on the first such file and closed with the run. Every record is printed as it comes, so it
+// is used only without statistics and -k, and with the layout detected.
+
+import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import type { RunSettings } from '../run.js'
+import type { GrouperOptions } from '../group/grouper.js'
+import { DEFAULT_BLOCK, ParallelReader } from '../parallel/reader.js'
+import { LayoutSniffer } from '../parse/layout.js'
+import type { RecordStage, RecordStages } from './records.js'
+import { describeReadError, type RunState } from './state.js'
+import type { Stdout } from './stdout.js'
+
+/** Files from this size on are read by worker threads (when there are cores for them). */
+export const PARALLEL_MIN_BYTES = 32 * 1024 * 1024
+
+export class ParallelInput {
+  private readonly threads: number
+  private readonly minBytes: number
+  private readonly blockBytes: number
+  private readonly enabled: boolean
+  private reader: ParallelReader | null = null
+
+  constructor(
+    private readonly opts: RunSettings,
+    private readonly stages: RecordStages,
+  ) {
+    this.threads = opts.threads === 0 ? Math.min(4, availableParallelism()) : opts.threads
+    this.minBytes = opts.parallel?.minBytes ?? PARALLEL_MIN_BYTES
+    this.blockBytes = opts.parallel?.blockBytes ?? DEFAULT_BLOCK
+    this.enabled = this.threads > 1 && stages.collector === null && opts.limit === null && opts.inputFormat === 'auto'
+  }
+
+  /** The layout of `path` when worker threads are to read it, or null. */
+  layoutOf(path: string | undefined): string | null {
+    return this.enabled && path !== undefined ? parallelLayout(path, this.minBytes) : null
+  }
+
+  /** Reads the file with worker threads; errors are reported, and what was read is counted. */
+  async read(name: string, path: string, limits: GrouperOptions, records: RecordStage, out: Stdout, state: RunState): Promise<void> {
+    const { keep, render, bytesOut } = this.stages
+    this.reader ??= new ParallelReader(this.opts, { threads: this.threads, blockBytes: this.blockBytes }, { keep, render, bytesOut })
+    const hooks = { emit: records.rendered, write: out.write, stopped: () => state.stopped || state.interrupted }
+    try {
+      state.addTotals(await this.reader.read(path, hooks, limits))
+    } catch (err) {
+      state.fail(describeReadError(name, err))
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.reader?.close()
+  }
+}
+
+/** The layout of a file worth reading with worker threads (large, plain text of Varnish 4-7 with LF line ends),
+ *  from its first 64 KiB; null for any other file (gzip, binary VSL, Varnish 2.1/3.0, CR-only, small). */
+function parallelLayout(path: string, minBytes: number): string | null {
+  let head: Buffer
+  try {
+    if (statSync(path).size < minBytes) return null
+    const fd = openSync(path, 'r')
+    try {
+      head = Buffer.alloc(65536)
+      head = head.subarray(0, readSync(fd, head, 0, head.length, 0))
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    return null // the sequential reader reports it
+  }
+  if (head.length < 4 || (head[0] === 0x1f && head[1] === 0x8b) || head.latin1Slice(0, 3) === 'VSL' || head.indexOf(10) < 0) return null
+  const sniffer = new LayoutSniffer()
+  sniffer.sniff(head)
+  return sniffer.layout === null || sniffer.layout === 'legacy' ? null : sniffer.describe()
+}

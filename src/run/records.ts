@@ -1,0 +1,82 @@
+// Owns what happens to each transaction tree a grouper emits: record → count → filter → statistics → render →
+// output. The filter, renderer and statistics are compiled once, before the first line is read.
+
+import type { Options } from '../args.js'
+import { compileFilter } from '../filter/filter.js'
+import type { Predicate } from '../filter/predicate.js'
+import { countRecord } from '../record-counts.js'
+import { compileRenderer } from '../render/renderer.js'
+import { renderStats, statsJson } from '../stats/render.js'
+import { StatsCollector } from '../stats/stats.js'
+import { createPalette } from '../render/palette.js'
+import { buildRecord } from '../vsl/record.js'
+import type { ClientRecord, IncompleteReason, Transaction } from '../vsl/types.js'
+import type { RunState } from './state.js'
+import type { Stdout } from './stdout.js'
+
+/** The compiled stages after grouping. */
+export interface RecordStages {
+  keep: Predicate | null
+  render: (rec: ClientRecord) => string
+  /** --stats: the statistics of the records seen (shown or not). */
+  collector: StatsCollector | null
+  /** Records are printed (no --stats, or --stats with records). */
+  printRecords: boolean
+  /** Log lines are the input's bytes (latin1 strings): written as such, not UTF-8-encoded. */
+  bytesOut: boolean
+}
+
+/** Compiles the stages from the options (a bad query fails here, with nothing read). */
+export function compileRecordStages(opts: Options & { useColor: boolean }): RecordStages {
+  return {
+    keep: compileFilter(opts.filters, opts.queries, opts.caseless),
+    render: compileRenderer(opts),
+    collector: opts.stats === 'off' ? null : new StatsCollector(),
+    printRecords: opts.stats === 'off' || opts.stats === 'with-records',
+    bytesOut: opts.output === 'log',
+  }
+}
+
+export class RecordStage {
+  constructor(
+    private readonly stages: RecordStages,
+    private readonly limit: number | null,
+    private readonly state: RunState,
+    private readonly out: Stdout,
+  ) {}
+
+  /** Builds, counts and filters an emitted tree: the record to print, or null. */
+  decide(root: Transaction, incomplete: IncompleteReason | null): ClientRecord | null {
+    const { state, stages } = this
+    const rec = buildRecord(root, incomplete)
+    countRecord(state.stats, rec)
+    if (state.stopped || state.limited) return null
+    const show = stages.keep === null || stages.keep(rec)
+    stages.collector?.add(rec, show)
+    if (!show) return null
+    state.stats.shown++
+    if (this.limit !== null && state.stats.shown >= this.limit) state.limited = true
+    return rec
+  }
+
+  /** For a grouper of the run: the record, when shown, is rendered into the output buffer. */
+  readonly emit = (root: Transaction, incomplete: IncompleteReason | null): void => {
+    const rec = this.decide(root, incomplete)
+    if (rec !== null && this.stages.printRecords) this.out.buffer.push(this.stages.render(rec), this.stages.bytesOut)
+  }
+
+  /** --stats: the statistics of what was seen, after the records (also after Ctrl-C, not after a closed pipe). */
+  writeStatistics(json: boolean, useColor: boolean, columns: number | undefined): void {
+    const { collector, printRecords } = this.stages
+    if (collector === null || this.state.stopped) return
+    const report = collector.report()
+    if (json) this.out.buffer.push(statsJson(report))
+    else this.out.buffer.push((printRecords && this.state.stats.shown > 0 ? '\n' : '') + renderStats(report, createPalette(useColor), columns ?? 80))
+  }
+
+  /** For the parallel reader's merge: the record's text, or null. */
+  readonly rendered = (root: Transaction, incomplete: IncompleteReason | null): string | null => {
+    const rec = this.decide(root, incomplete)
+    return rec === null ? null : this.stages.render(rec)
+  }
+}
