@@ -59,7 +59,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
       if (layout === null) await readTextInput(input, text)
       else {
         state.layouts.add(layout)
-        await parallel.read(input.name, input.path!, limits, records, out, state)
+        await parallel.read(input.name, input.path!, layout, limits, records, out, state)
       }
     }
   } finally {

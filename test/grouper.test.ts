@@ -48,7 +48,58 @@ function group(input: string[], opts = { maxPending: 100, timeout: 0 }): Array<{
   return out
 }
 
+/** A vxid-layout transaction: header, `-   Tag data` records, blank line. */
+function vxidTx(vxid: number, kind: 'Request' | 'BeReq', rawLines: string[]): string[] {
+  const recs = rawLines.map((l) => {
+    const m = /^ *\d+ (\S+) +[cb-] (.*)$/.exec(l)!
+    return `-   ${m[1].padEnd(14)} ${m[2]}`
+  })
+  return [`*   << ${kind.padEnd(8)} >> ${vxid}`, ...recs, '']
+}
+
 describe('Grouper', () => {
+  it('Varnish 6.0 ends an h2 session twice (-g raw): what follows the first End is the session\'s, not a record', () => {
+    const sess = (d: string): string => `${'7'.padStart(10)} ${d}`
+    const input = [
+      sess('Begin          c sess 0 HTTP/1'),
+      sess('SessOpen       c 192.0.2.1 5000 a0 192.0.2.2 80 10.000000 25'),
+      sess('Link           c req 8 rxreq'),
+      ...req(8, 7, 'rxreq', '/a', 10),
+      sess('ReqAcct        c 81 8 89 315 16 331'),
+      sess('End            c '),
+      sess('SessClose      c REM_CLOSE 0.015'),
+      sess('End            c '),
+    ]
+    const out = group(input)
+    assert.deepEqual(out.map((o) => [o.vxid, o.incomplete]), [[8, null]])
+  })
+
+  it('-g vxid of Varnish 7.2 and later (no -E): a request whose ESI subrequests are not in the input is complete at its End', () => {
+    const parent = req(2, 1, 'rxreq', '/esi', 10, [raw(2, 'Link', 'bereq 3 fetch'), raw(2, 'Link', 'req 4 esi 1')])
+    const input = [...vxidTx(3, 'BeReq', bereq(3, 2, 'fetch', 10)), ...vxidTx(2, 'Request', parent), ...vxidTx(9, 'Request', req(9, 1, 'rxreq', '/b', 11))]
+    const out: Array<[number, IncompleteReason | null, number[]]> = []
+    const g = new Grouper({ maxPending: 100, timeout: 0 }, (tree, inc) => out.push([tree.vxid, inc, tree.children.map((c) => c.vxid)]))
+    g.vxidLayout = true
+    for (const l of input) g.push(parseLine(l))
+    // Emitted at its End, before the next request is read; not held for a subrequest that never comes.
+    assert.deepEqual(out, [[2, null, [3]], [9, null, []]])
+    g.flush('eof')
+    assert.equal(out.length, 2)
+  })
+
+  it('-g request: ESI subrequests printed after their parent, breadth first, are still joined', async () => {
+    const recs = await recordsOf([{ file: 'fixtures/cases/esi.log' }])
+    assert.equal(recs.length, 1)
+    assert.equal(recs[0].incomplete, null)
+    assert.deepEqual(recs[0].esi.map((e) => [e.vxid, e.esi.map((n) => n.vxid)]), [[65550, []], [65552, [65554]], [65556, []]])
+  })
+
+  it('-g raw: an ESI subrequest not read by its parent\'s End is not in the input', () => {
+    const parent = req(2, 1, 'rxreq', '/esi', 10, [raw(2, 'Link', 'req 4 esi 1')])
+    const out = group([...parent, ...req(9, 1, 'rxreq', '/b', 11)])
+    assert.deepEqual(out.map((o) => [o.vxid, o.incomplete]), [[2, null], [9, null]])
+  })
+
   it('joins a backend fetch printed before its request (-g vxid order)', async () => {
     const input = [...bereq(3, 2, 'fetch', 10), ...req(2, 1, 'rxreq', '/a', 10, [raw(2, 'Link', 'bereq 3 fetch')])]
     const out = group(input)

@@ -23,6 +23,13 @@ describe('hardening', () => {
     assert.match(r.stdout, /HIT/)
   })
 
+  it('so is one of Varnish 7.3 and later (the "VSL2" header of 64-bit vxids)', () => {
+    const r = spawnSync(process.execPath, [CLI, repoPath('fixtures/varnish-8.0/lab.vsl'), repoPath('fixtures/cases/hit.log')], { encoding: 'utf8' })
+    assert.equal(r.status, 2)
+    assert.match(r.stderr, /^vlogdump: .*varnish-8\.0\/lab\.vsl: this looks like a binary VSL file \(varnishlog -w\); read it with: vlogdump -r .*lab\.vsl\n$/)
+    assert.match(r.stdout, /HIT/)
+  })
+
   it('CR-only line ends are read as lines', async () => {
     const text = (await import('node:fs')).readFileSync(repoPath('fixtures/cases/miss.log'), 'latin1')
     const cr = await runOn([{ text: text.replace(/\n/g, '\r') }], { output: 'json' })

@@ -91,6 +91,11 @@ export class Grouper implements LineSink {
   private openKind: 0 | 1 | 2 = 0
   /** Block mode: the last record line went to a transaction whose Begin this block has not read. */
   private afterFragment = false
+  /** A header below level 1 was read: a grouped layout, where subrequests follow their parent. */
+  private deepHeaders = false
+  /** The input is in the vxid grouping (as its first lines say, set before the first line): each transaction on
+   *  its own, in the order they ended, so a request's ESI subrequests come before it. */
+  vxidLayout = false
 
   constructor(
     private readonly opts: GrouperOptions,
@@ -140,7 +145,8 @@ export class Grouper implements LineSink {
     this.lastTx = null
   }
 
-  header(_level: number, vxid: number, type: TxType): void {
+  header(level: number, vxid: number, type: TxType): void {
+    if (level >= 2) this.deepHeaders = true
     this.lastTx = null
     this.current = null
     this.currentSession = null
@@ -214,7 +220,9 @@ export class Grouper implements LineSink {
           this.lastOther = 1
           return
         }
-        if (tag === 'Begin' && data.startsWith('sess')) {
+        // A session's own records. Varnish 6.0 ends an h2 session twice (`End` after the upgrade request's
+        // ReqAcct, then `SessClose` and `End` when the connection closes): what follows the first End is the session's.
+        if ((tag === 'Begin' && data.startsWith('sess')) || tag === 'SessClose') {
           this.sessionRecord(this.session(vxid), tag, data)
           this.lastTx = null
           this.lastOther = 1
@@ -255,6 +263,7 @@ export class Grouper implements LineSink {
         this.lastTx = null
         if (tx.state === 0) {
           tx.state = 1
+          if (tx.type === 'req' && this.esiFirst(level)) dropUnseenEsi(tx, this.pending)
           this.settle(tx)
         }
         break
@@ -431,6 +440,15 @@ export class Grouper implements LineSink {
     }
   }
 
+  /** An ESI subrequest ends before its parent. Where lines come in the order transactions ended (raw, and the
+   *  vxid grouping), one not read by its parent's End is not in the input: varnishlog 7.2 and later leave ESI
+   *  subrequests out of the vxid grouping unless given -E. (In the grouped layouts they follow their parent; in a
+   *  block, an earlier block may have read them: the grouper that reads on decides.) */
+  private esiFirst(level: number): boolean {
+    if (this.track) return false
+    return level === 0 || (this.vxidLayout && !this.deepHeaders)
+  }
+
   /** Emits the whole tree `tx` belongs to, as incomplete with `reason` if any part of it is unfinished. */
   private evict(tx: Transaction, reason: IncompleteReason): void {
     let root = tx
@@ -476,6 +494,16 @@ export class Grouper implements LineSink {
  *  known parent (`Begin req 0 synth`). Backend, ESI and restart transactions hang below a request. */
 function isRoot(tx: Transaction): boolean {
   return tx.type === 'req' && (tx.reason === 'rxreq' || tx.parent <= 0)
+}
+
+/** Forgets the links to ESI subrequests that are not in the input. */
+function dropUnseenEsi(tx: Transaction, pending: Map<number, Transaction>): void {
+  for (let i = tx.links.length - 1; i >= 0; i--) {
+    if (tx.linkReasons[i] === 'esi' && !pending.has(tx.links[i])) {
+      tx.links.splice(i, 1)
+      tx.linkReasons.splice(i, 1)
+    }
+  }
 }
 
 /** `Link <type> <vxid> <reason> [sublevel]` */

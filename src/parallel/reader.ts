@@ -93,7 +93,7 @@ export class ParallelReader {
   ) {}
 
   /** Reads the file at `path`. Stopped early, what is pending is counted, not flushed. */
-  async read(path: string, hooks: ReadHooks, limits: { maxPending: number; timeout: number }): Promise<ReadTotals> {
+  async read(path: string, hooks: ReadHooks, limits: { maxPending: number; timeout: number }, layout: string): Promise<ReadTotals> {
     await this.start()
     const totals: ReadTotals = { ...newRecordCounts(), counts: { tx: 0, session: 0, nontx: 0, blank: 0, noise: 0, bad: 0 }, lines: 0, overlong: 0, pending: 0 }
     // Records the main thread's grouper completes, with the position of the line that completed them.
@@ -103,6 +103,7 @@ export class ParallelReader {
       const text = hooks.emit(root, incomplete)
       if (text !== null) merged.push({ pos, text })
     })
+    merge.vxidLayout = layout === 'vxid' || layout === 'vxid -v'
 
     const outs = new OutputTurns()
     const write = (): Promise<void> => outs.flush(hooks.write)

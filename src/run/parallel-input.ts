@@ -6,6 +6,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import type { RunSettings } from '../run.js'
 import type { GrouperOptions } from '../group/grouper.js'
+import { isBinaryVsl } from '../input.js'
 import { DEFAULT_BLOCK, ParallelReader } from '../parallel/reader.js'
 import { LayoutSniffer } from '../parse/layout.js'
 import type { RecordStage, RecordStages } from './records.js'
@@ -38,12 +39,12 @@ export class ParallelInput {
   }
 
   /** Reads the file with worker threads; errors are reported, and what was read is counted. */
-  async read(name: string, path: string, limits: GrouperOptions, records: RecordStage, out: Stdout, state: RunState): Promise<void> {
+  async read(name: string, path: string, layout: string, limits: GrouperOptions, records: RecordStage, out: Stdout, state: RunState): Promise<void> {
     const { keep, render, bytesOut } = this.stages
     this.reader ??= new ParallelReader(this.opts, { threads: this.threads, blockBytes: this.blockBytes }, { keep, render, bytesOut })
     const hooks = { emit: records.rendered, write: out.write, stopped: () => state.stopped || state.interrupted }
     try {
-      state.addTotals(await this.reader.read(path, hooks, limits))
+      state.addTotals(await this.reader.read(path, hooks, limits, layout))
     } catch (err) {
       state.fail(describeReadError(name, err))
     }
@@ -70,7 +71,7 @@ function parallelLayout(path: string, minBytes: number): string | null {
   } catch {
     return null // the sequential reader reports it
   }
-  if (head.length < 4 || (head[0] === 0x1f && head[1] === 0x8b) || head.latin1Slice(0, 3) === 'VSL' || head.indexOf(10) < 0) return null
+  if (head.length < 4 || (head[0] === 0x1f && head[1] === 0x8b) || isBinaryVsl(head) || head.indexOf(10) < 0) return null
   const sniffer = new LayoutSniffer()
   sniffer.sniff(head)
   return sniffer.layout === null || sniffer.layout === 'legacy' ? null : sniffer.describe()

@@ -2,7 +2,7 @@
 // first whole lines (Varnish 2.1/3.0 by fd and xid, or 4 and later by vxid) unless --input-format forces one.
 // Each grouper it feeds emits into the record stage; a chunk's output is written before the next is read.
 
-import { chunksOf, type Input } from '../input.js'
+import { chunksOf, isBinaryVsl, type Input } from '../input.js'
 import { Grouper, type EmitFn, type GrouperOptions } from '../group/grouper.js'
 import { LegacyGrouper } from '../group/legacy.js'
 import { FormatFilter, LayoutSniffer, type InputFormat } from '../parse/layout.js'
@@ -80,7 +80,7 @@ class TextReader {
 
   private firstChunk(chunk: Buffer, name: string): void {
     this.first = false
-    if (chunk.length >= 4 && chunk.latin1Slice(0, 3) === 'VSL' && chunk[3] < 32) {
+    if (isBinaryVsl(chunk)) {
       throw new VlogdumpError(`${name}: this looks like a binary VSL file (varnishlog -w); read it with: vlogdump -r ${name}`)
     }
     // No LF anywhere in a sizeable first chunk, but CRs: lines end at CR.
@@ -107,6 +107,7 @@ class TextReader {
       this.grouper = new LegacyGrouper(limits, emit)
       this.tagWidth = TAG_WIDTH_LEGACY
     }
+    if (this.grouper instanceof Grouper) this.grouper.vxidLayout = (format === 'auto' ? sniffer.layout : format) === 'vxid'
     if (format !== 'auto') this.formatFilter = new FormatFilter(this.grouper, format)
     this.sink = this.formatFilter ?? this.grouper
     state.layouts.add(format === 'auto' ? sniffer.describe() : format)
