@@ -11,14 +11,19 @@
 //   node scripts/make-query-cases.mjs            write test/query-cases.json
 //   node scripts/make-query-cases.mjs --check    exit 1 (with a diff) if test/query-cases.json is out of date
 //   node scripts/make-query-cases.mjs --stats    also print "count/total" per case on stderr
+//   node scripts/make-query-cases.mjs --version 7.7 --varnish /tmp/varnish/7.7.3
+//                                                 the same cases with that version's varnishlog, on its own lab capture
+//                                                 (fixtures/varnish-7.7/lab.vsl): test/query-cases/varnish-7.7.json.
+//                                                 Cases that name vxids of the 7.1 captures are left out; the others
+//                                                 all run on the lab capture. (--check works here too.)
 //
 // Every valid case is meant to select a non-empty, non-total subset of the groups, except the cases whose name
 // ends in "-empty" (the point is that nothing matches) or "-total" (the point is that every group matches).
 
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 const OUT = 'test/query-cases.json'
 const L = 'lab/lab'
@@ -254,6 +259,19 @@ function headerVxids(text) {
   return out.sort((a, b) => a - b)
 }
 
+// --version V --varnish PREFIX: another version's varnishlog, on that version's lab capture.
+const argv0 = process.argv.slice(2)
+const optIndex = (name) => argv0.indexOf(name)
+const version = optIndex('--version') >= 0 ? argv0[optIndex('--version') + 1] : null
+const prefix = optIndex('--varnish') >= 0 ? argv0[optIndex('--varnish') + 1] : null
+if ((version === null) !== (prefix === null)) throw new Error('--version and --varnish go together')
+const OUT_FILE = version === null ? OUT : `test/query-cases/varnish-${version}.json`
+const VARNISHLOG = prefix === null ? 'varnishlog' : join(prefix, 'bin/varnishlog')
+const ENV = prefix === null ? process.env : { ...process.env, LD_LIBRARY_PATH: join(prefix, 'lib') }
+/** A case that names a vxid of the 7.1 captures means nothing on another capture. */
+const namesVxids = (c) => [...c.queries, c.queryFile ?? ''].some((q) => /vxid\s*[<>=!]+\s*\d/.test(q))
+const selected = version === null ? cases : cases.filter((c) => !namesVxids(c)).map((c) => ({ ...c, capture: `varnish-${version}/lab` }))
+
 function run(c, tmp) {
   const argv = ['-r', `fixtures/${c.capture}.vsl`, '-g', 'request']
   if (c.caseless) argv.push('-C')
@@ -263,7 +281,7 @@ function run(c, tmp) {
     writeFileSync(f, c.queryFile)
     argv.push('-Q', f)
   }
-  const r = spawnSync('varnishlog', argv, { encoding: 'latin1', maxBuffer: 1 << 30 })
+  const r = spawnSync(VARNISHLOG, argv, { encoding: 'latin1', maxBuffer: 1 << 30, env: ENV })
   if (r.error) throw r.error
   const res = { name: c.name, capture: c.capture, queries: c.queries, caseless: c.caseless === true }
   res.queryFile = c.queryFile ?? null
@@ -285,13 +303,13 @@ function run(c, tmp) {
 
 function build() {
   const names = new Set()
-  for (const c of cases) {
+  for (const c of selected) {
     if (names.has(c.name)) throw new Error(`duplicate case name ${c.name}`)
     names.add(c.name)
   }
   const tmp = mkdtempSync(join(tmpdir(), 'query-cases-'))
   try {
-    return cases.map((c) => run(c, tmp))
+    return selected.map((c) => run(c, tmp))
   } finally {
     rmSync(tmp, { recursive: true, force: true })
   }
@@ -308,8 +326,8 @@ const text = serialize(results)
 
 if (args.includes('--stats')) {
   const totals = {}
-  for (const cap of [L, S]) {
-    totals[cap] = headerVxids(execFileSync('varnishlog', ['-r', `fixtures/${cap}.vsl`, '-g', 'request'], { encoding: 'latin1', maxBuffer: 1 << 30 })).length
+  for (const cap of new Set(results.map((r) => r.capture))) {
+    totals[cap] = headerVxids(execFileSync(VARNISHLOG, ['-r', `fixtures/${cap}.vsl`, '-g', 'request'], { encoding: 'latin1', maxBuffer: 1 << 30, env: ENV })).length
   }
   for (const r of results) {
     const what = r.error !== undefined ? `ERROR ${JSON.stringify(r.error)}` : `${r.vxids.length}/${totals[r.capture]}`
@@ -321,14 +339,14 @@ if (args.includes('--stats')) {
 if (args.includes('--check')) {
   let old = ''
   try {
-    old = readFileSync(OUT, 'utf8')
+    old = readFileSync(OUT_FILE, 'utf8')
   } catch {
     // missing file: out of date
   }
   if (old === text) {
-    console.log(`${OUT} is up to date (${results.length} cases)`)
+    console.log(`${OUT_FILE} is up to date (${results.length} cases)`)
   } else {
-    console.error(`${OUT} is out of date; re-run: node scripts/make-query-cases.mjs`)
+    console.error(`${OUT_FILE} is out of date; re-run: node scripts/make-query-cases.mjs ${argv0.filter((a) => a !== '--check').join(' ')}`)
     const oldLines = old.split('\n')
     const newLines = text.split('\n')
     const oldSet = new Set(oldLines)
@@ -338,6 +356,7 @@ if (args.includes('--check')) {
     process.exit(1)
   }
 } else {
-  writeFileSync(OUT, text)
-  console.log(`wrote ${OUT} (${results.length} cases)`)
+  mkdirSync(dirname(OUT_FILE), { recursive: true })
+  writeFileSync(OUT_FILE, text)
+  console.log(`wrote ${OUT_FILE} (${results.length} cases)`)
 }

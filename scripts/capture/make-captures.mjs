@@ -1,8 +1,14 @@
 #!/usr/bin/env node
 // Record one lab run and render it in every layout vlogdump reads.
 //
-//   node scripts/capture/make-captures.mjs [--out fixtures/lab] [--seed 1] [--count 100]
+//   node scripts/capture/make-captures.mjs [--out fixtures/lab] [--seed 1] [--count 100] [--varnish PREFIX]
 //
+// --varnish PREFIX runs the varnishd, varnishlog and varnishncsa installed under PREFIX (sbin/, bin/, lib/; a build
+// from source, see scripts/varnish-build/) instead of those on PATH. What a version lacks is left out and said in
+// the README: varnishncsa -E (before 6.3 varnishncsa has no -E, and never prints ESI subrequests), the %{sec}t
+// family of -F (before 7.0; those specifiers are dropped from that version's all-specifier format). From 7.2 on,
+// lab.vxid-E.log is the vxid grouping with -E -b -c (without -E, varnishlog leaves ESI subrequests out;
+// -E alone implies -c).
 // 1. startLab() (varnishd + origin on loopback), 2. `varnishlog -g raw -w lab.vsl` attached before
 // any traffic, 3. runTraffic(), 4. wait 3 s, SIGINT varnishlog, stop the lab, 5. render lab.vsl with
 // varnishlog / varnishncsa, 6. write README.md with the commands and counts.
@@ -41,7 +47,7 @@ const formatOf = (cols) => cols.map(([, f]) => f).join('\\t');
 const namesOf = (cols) => cols.map(([n]) => n).join('\t') + '\n';
 
 // [output file, program, args]; every command reads lab.vsl in the output directory.
-const RENDERS = [
+const BASE_RENDERS = [
   ['lab.vxid.log', 'varnishlog', ['-r', 'lab.vsl']],
   ['lab.request.log', 'varnishlog', ['-r', 'lab.vsl', '-g', 'request']],
   ['lab.session.log', 'varnishlog', ['-r', 'lab.vsl', '-g', 'session', '-L', '1000000']],
@@ -54,13 +60,52 @@ const RENDERS = [
   ['lab.ncsa-backend.tsv', 'varnishncsa', ['-r', 'lab.vsl', '-b', '-F', formatOf(BACKEND_COLUMNS)]],
 ];
 
+/** The all-specifier format of test/format.test.ts (fixtures/ncsa-all.format, one line) as `version`'s
+ *  varnishncsa takes it: the %{sec}t family came with 7.0 (before, `sec` is an strftime text), and 8.0 refuses a
+ *  header name with a colon (`%{X-Colon: a}i`: a match rule, :first or :last, since then). The long strftime
+ *  field is cut in two for all: on a Wednesday it is 64 bytes, which varnishncsa's 64-byte buffer takes as an
+ *  strftime error (an assertion from 6.6 on, an empty field before). Written beside the captures. */
+function allFormatFor(version) {
+  const all = readFileSync(join(REPO, 'fixtures/ncsa-all.format'), 'utf8').trim();
+  return all
+    .split('\\t')
+    .filter((f) => atLeast(version, [7, 0]) || !/^%\{(sec|msec|usec|msec_frac|usec_frac)\}t$/.test(f))
+    .filter((f) => !atLeast(version, [8, 0]) || f !== '%{X-Colon: a}i')
+    .flatMap((f) => (f === '%{%c|%D|%T|%-d|%_5H|%^b|%#A}t' ? ['%{%c|%D|%T}t', '%{%-d|%_5H|%^b|%#A}t'] : [f]))
+    .join('\\t');
+}
+
+/** The renderings this version's tools can make (whole varnishncsa lines under TZ=UTC: %t is local time). */
+function rendersFor(version) {
+  const renders = BASE_RENDERS.filter(([f]) => f !== 'lab.ncsa-E.tsv' || atLeast(version, [6, 3]));
+  // From 7.2 on, varnishlog's vxid grouping leaves sub-requests (Begin[4] > 0: ESI) out unless given -E.
+  if (atLeast(version, [7, 2])) renders.splice(1, 0, ['lab.vxid-E.log', 'varnishlog', ['-r', 'lab.vsl', '-E', '-b', '-c']]);
+  const all = allFormatFor(version);
+  renders.push(
+    ['lab.ncsa-default.txt', 'varnishncsa', ['-r', 'lab.vsl']],
+    ['lab.ncsa-all.txt', 'varnishncsa', ['-r', 'lab.vsl', '-F', all]],
+    ['lab.ncsa-backend-default.txt', 'varnishncsa', ['-r', 'lab.vsl', '-b']],
+    ['lab.ncsa-backend-all.txt', 'varnishncsa', ['-r', 'lab.vsl', '-b', '-F', all]],
+  );
+  return renders;
+}
+
+/** [major, minor, patch] from `varnishd -V`'s first line (`varnishd (varnish-7.1.1 revision …)`). */
+function parseVersion(line) {
+  const m = /varnish-(\d+)\.(\d+)\.(\d+)/.exec(line);
+  if (m === null) throw new Error(`cannot read a version in: ${line}`);
+  return m.slice(1).map(Number);
+}
+const atLeast = (v, [major, minor]) => v[0] > major || (v[0] === major && v[1] >= minor);
+
 const shellQuote = (s) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
 const cmdline = (prog, args) => [prog, ...args].map(shellQuote).join(' ');
 
 function run(prog, args, { cwd, stdoutFile } = {}) {
   const fd = stdoutFile ? openSync(stdoutFile, 'w') : 'pipe';
   try {
-    const r = spawnSync(prog, args, { cwd, stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
+    const env = { ...process.env, TZ: 'UTC', LC_ALL: 'C' };
+    const r = spawnSync(prog, args, { cwd, env, stdio: ['ignore', fd, 'pipe'], encoding: 'utf8', maxBuffer: 64 << 20 });
     if (r.error) throw r.error;
     if (r.status !== 0) throw new Error(`${cmdline(prog, args)} exited ${r.status}: ${r.stderr}`);
     return r;
@@ -71,12 +116,20 @@ function run(prog, args, { cwd, stdoutFile } = {}) {
 
 const countMatches = (text, re) => (text.match(new RegExp(re.source, re.flags.includes('g') ? re.flags : re.flags + 'g')) ?? []).length;
 
+/** Puts PREFIX's programs first on PATH, and its libraries on the loader's path, for this process's children. */
+function useVarnish(prefix) {
+  if (!existsSync(join(prefix, 'sbin/varnishd'))) throw new Error(`no ${prefix}/sbin/varnishd`);
+  process.env.PATH = `${join(prefix, 'sbin')}:${join(prefix, 'bin')}:${process.env.PATH ?? ''}`;
+  process.env.LD_LIBRARY_PATH = [join(prefix, 'lib'), process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
       out: { type: 'string', default: join(REPO, 'fixtures/lab') },
       seed: { type: 'string', default: '1' },
       count: { type: 'string', default: '100' },
+      varnish: { type: 'string' },
     },
     strict: true,
   });
@@ -84,12 +137,14 @@ async function main() {
   const seed = Number(values.seed);
   const count = Number(values.count);
   if (!Number.isInteger(seed) || !Number.isInteger(count) || count < 1) throw new Error('--seed and --count must be integers');
+  if (values.varnish !== undefined) useVarnish(resolve(values.varnish));
   mkdirSync(out, { recursive: true });
   const vsl = join(out, 'lab.vsl');
   rmSync(vsl, { force: true });
 
   const version = run('varnishd', ['-V']);
   const versionLine = (version.stdout + version.stderr).split('\n')[0].trim();
+  const RENDERS = rendersFor(parseVersion(versionLine));
   const date = new Date().toISOString();
 
   const lab = await startLab();
@@ -117,6 +172,7 @@ async function main() {
 
   // Render every layout from the one binary file.
   for (const [file, prog, args] of RENDERS) run(prog, args, { cwd: out, stdoutFile: join(out, file) });
+  writeFileSync(join(out, 'ncsa-all.format'), allFormatFor(parseVersion(versionLine)) + '\n');
   writeFileSync(join(out, 'ncsa.columns.tsv'), namesOf(CLIENT_COLUMNS));
   writeFileSync(join(out, 'ncsa-backend.columns.tsv'), namesOf(BACKEND_COLUMNS));
   for (const f of ['ncsa.columns.tsv', 'ncsa-backend.columns.tsv']) {
@@ -129,24 +185,26 @@ async function main() {
   // Counts and a scenario check.
   const read = (f) => readFileSync(join(out, f), 'latin1');
   const vxid = read('lab.vxid.log');
+  // Requests counted where every one is: from 7.2 on, the vxid grouping shows ESI subrequests only with -E.
+  const requests = existsSync(join(out, 'lab.vxid-E.log')) ? read('lab.vxid-E.log') : vxid;
   const request = read('lab.request.log');
   const rows = (f) => read(f).split('\n').filter(Boolean).map((l) => l.split('\t'));
   const ncsa = rows('lab.ncsa.tsv');
-  const ncsaE = rows('lab.ncsa-E.tsv');
+  const ncsaE = existsSync(join(out, 'lab.ncsa-E.tsv')) ? rows('lab.ncsa-E.tsv') : null;
   const ncsaB = rows('lab.ncsa-backend.tsv');
   const handling = {};
   for (const r of ncsa) handling[r[10]] = (handling[r[10]] ?? 0) + 1;
   const counts = {
-    'client requests (`Begin req … rxreq`)': countMatches(vxid, /^-\s+Begin\s+req \d+ rxreq$/m),
-    'ESI subrequests (`Begin req … esi`)': countMatches(vxid, /^-\s+Begin\s+req \d+ esi$/m),
-    'restarts (`Begin req … restart`)': countMatches(vxid, /^-\s+Begin\s+req \d+ restart$/m),
-    '`<< Request` transactions': countMatches(vxid, /^\*\s+<< Request\s/m),
+    'client requests (`Begin req … rxreq`)': countMatches(requests, /^-\s+Begin\s+req \d+ rxreq$/m),
+    'ESI subrequests (`Begin req … esi`)': countMatches(requests, /^-\s+Begin\s+req \d+ esi( \d+)?$/m),
+    'restarts (`Begin req … restart`)': countMatches(requests, /^-\s+Begin\s+req \d+ restart$/m),
+    '`<< Request` transactions': countMatches(requests, /^\*\s+<< Request\s/m),
     '`<< BeReq` transactions': countMatches(vxid, /^\*\s+<< BeReq\s/m),
     '`<< Session` transactions': countMatches(vxid, /^\*\s+<< Session\s/m),
     'background fetches (`Begin bereq … bgfetch`)': countMatches(vxid, /^-\s+Begin\s+bereq \d+ bgfetch$/m),
     'backend retries (`Begin bereq … retry`)': countMatches(vxid, /^-\s+Begin\s+bereq \d+ retry$/m),
     'varnishncsa client rows': ncsa.length,
-    'varnishncsa -E rows': ncsaE.length,
+    'varnishncsa -E rows': ncsaE === null ? 'no -E before 6.3' : ncsaE.length,
     'varnishncsa -b rows': ncsaB.length,
     'client rows with %D > 1 s': ncsa.filter((r) => Number(r[7]) > 1e6).length,
   };
@@ -155,8 +213,8 @@ async function main() {
     ['hit-for-pass', /^-\s+HitPass\s/m, vxid],
     ['grace + background fetch', /^-\s+Link\s+bereq \d+ bgfetch$/m, vxid],
     ['restart', /^-\s+Link\s+req \d+ restart$/m, vxid],
-    ['ESI level 2 (`-g request`)', /^\*\*  << Request  >> \d+\s*\n--  Begin\s+req \d+ esi$/m, request],
-    ['ESI level 3 (nested include)', /^\*\*\* << Request  >> \d+\s*\n--- Begin\s+req \d+ esi$/m, request],
+    ['ESI level 2 (`-g request`)', /^\*\*  << Request  >> \d+\s*\n--  Begin\s+req \d+ esi( \d+)?$/m, request],
+    ['ESI level 3 (nested include)', /^\*\*\* << Request  >> \d+\s*\n--- Begin\s+req \d+ esi( \d+)?$/m, request],
     ['backend retry', /^-\s+Link\s+bereq \d+ retry$/m, vxid],
     ['backend failure', /^-\s+FetchError\s/m, vxid],
     ['pipe', /^-\s+PipeAcct\s/m, vxid],
