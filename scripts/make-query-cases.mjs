@@ -16,6 +16,8 @@
 //                                                 (fixtures/varnish-7.7/lab.vsl): test/query-cases/varnish-7.7.json.
 //                                                 Cases that name vxids of the 7.1 captures are left out; the others
 //                                                 all run on the lab capture. (--check works here too.)
+//   ... --dir fixtures/holdout/varnish-7.7 --out test/query-cases/holdout-7.7.json
+//                                                 the same on another capture of that version
 //
 // Every valid case is meant to select a non-empty, non-total subset of the groups, except the cases whose name
 // ends in "-empty" (the point is that nothing matches) or "-total" (the point is that every group matches).
@@ -265,12 +267,14 @@ const optIndex = (name) => argv0.indexOf(name)
 const version = optIndex('--version') >= 0 ? argv0[optIndex('--version') + 1] : null
 const prefix = optIndex('--varnish') >= 0 ? argv0[optIndex('--varnish') + 1] : null
 if ((version === null) !== (prefix === null)) throw new Error('--version and --varnish go together')
-const OUT_FILE = version === null ? OUT : `test/query-cases/varnish-${version}.json`
+const dirOpt = optIndex('--dir') >= 0 ? argv0[optIndex('--dir') + 1].replace(/^fixtures\//, '').replace(/\/$/, '') : `varnish-${version}`
+const outOpt = optIndex('--out') >= 0 ? argv0[optIndex('--out') + 1] : null
+const OUT_FILE = outOpt ?? (version === null ? OUT : `test/query-cases/varnish-${version}.json`)
 const VARNISHLOG = prefix === null ? 'varnishlog' : join(prefix, 'bin/varnishlog')
 const ENV = prefix === null ? process.env : { ...process.env, LD_LIBRARY_PATH: join(prefix, 'lib') }
 /** A case that names a vxid of the 7.1 captures means nothing on another capture. */
 const namesVxids = (c) => [...c.queries, c.queryFile ?? ''].some((q) => /vxid\s*[<>=!]+\s*\d/.test(q))
-const selected = version === null ? cases : cases.filter((c) => !namesVxids(c)).map((c) => ({ ...c, capture: `varnish-${version}/lab` }))
+const selected = version === null ? cases : cases.filter((c) => !namesVxids(c)).map((c) => ({ ...c, capture: `${dirOpt}/lab` }))
 
 function run(c, tmp) {
   const argv = ['-r', `fixtures/${c.capture}.vsl`, '-g', 'request']

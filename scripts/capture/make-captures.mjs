@@ -238,8 +238,10 @@ async function main() {
   const outRel = relative(REPO, out) || '.';
   const readme = `# Lab captures (${outRel})
 
-Made by \`node scripts/capture/make-captures.mjs --out ${outRel} --seed ${seed} --count ${count}\`
-(see \`scripts/capture/\`: \`lab.vcl\`, \`origin.mjs\`, \`lab.mjs\`). Loopback only.
+Made by \`node scripts/capture/make-captures.mjs --out ${outRel} --seed ${seed} --count ${count}${values.varnish === undefined ? '' : ` --varnish ${values.varnish}`}\`
+(see \`scripts/capture/\`: \`lab.vcl\`, \`origin.mjs\`, \`lab.mjs\`). Loopback only.${values.varnish === undefined ? '' : `
+varnishd, varnishlog and varnishncsa are the ones installed under \`${values.varnish}\`, built from the varnish-cache
+release tag by \`scripts/varnish-build/build.sh\` (see its README).`}
 
 - varnishd: \`${versionLine}\`
 - date: ${date}
@@ -270,6 +272,8 @@ ${RENDERS.map(([f, p, a]) => `| \`${f}\` | \`${cmdline(p, a).replaceAll('|', '\\
 | \`ncsa.columns.tsv\`, \`ncsa-backend.columns.tsv\` | column names of the two TSV layouts (same as \`shared/captures/varnish-7.1\`) |
 
 varnishncsa turns \`\\t\` in \`-F\` into a TAB; the TSVs have no header line.
+Every rendering runs with \`TZ=UTC LC_ALL=C\` (%t is local time). \`ncsa-all.format\` is the all-specifier format of
+\`fixtures/ncsa-all.format\` as this version's varnishncsa takes it (see \`allFormatFor\` in the script).
 
 ## Counts
 
