@@ -2,6 +2,7 @@
 
 import { createReadStream, readFileSync } from 'node:fs'
 import { Grouper } from '../src/group/grouper.js'
+import { LayoutSniffer } from '../src/parse/layout.js'
 import { parseLine } from '../src/parse/line.js'
 import { buildRecord } from '../src/vsl/record.js'
 import { Readable, Writable } from 'node:stream'
@@ -94,7 +95,12 @@ export function recordsInFile(file: string): ClientRecord[] {
   if (recs === undefined) {
     const list: ClientRecord[] = []
     const g = new Grouper({ maxPending: 10000, timeout: 0 }, (tree, inc) => list.push(buildRecord(tree, inc)))
-    for (const line of readFileSync(repoPath(file), 'latin1').split('\n')) g.push(parseLine(line))
+    const text = readFileSync(repoPath(file))
+    // As the run does: the layout from the first lines.
+    const sniffer = new LayoutSniffer()
+    sniffer.sniff(text)
+    g.vxidLayout = sniffer.layout === 'vxid'
+    for (const line of text.toString('latin1').split('\n')) g.push(parseLine(line))
     g.flush('eof')
     built.set(file, (recs = list))
   }
