@@ -21,9 +21,9 @@ interface Capture {
 
 const ALL_LAYOUTS = ['vxid', 'request', 'session', 'raw', 'vxid-v', 'request-v']
 /** A capture of scripts/capture/make-captures.mjs with a version built from source (fixtures/varnish-<version>). */
-function lab(version: string, hitLabels: boolean, esiLayouts: string[]): Capture {
+function lab(version: string, hitLabels: boolean, esiLayouts: string[], dir = `fixtures/varnish-${version}`): Capture {
   const layouts = esiLayouts.includes('vxid-E') ? [...ALL_LAYOUTS, 'vxid-E'] : ALL_LAYOUTS
-  return { dir: `fixtures/varnish-${version}`, name: 'lab', layouts, hitLabels, esiLayouts }
+  return { dir, name: 'lab', layouts, hitLabels, esiLayouts }
 }
 const SINCE_72 = ['vxid-E', 'request', 'session', 'raw', 'request-v']
 const CAPTURES: Capture[] = [
@@ -33,6 +33,11 @@ const CAPTURES: Capture[] = [
   lab('6.6', false, ALL_LAYOUTS),
   lab('7.7', true, SINCE_72),
   lab('8.0', true, SINCE_72),
+  // The second captures (another seed, more requests), made after development and checked last.
+  ...[lab('6.0', false, []), lab('6.6', false, ALL_LAYOUTS), lab('7.1', false, ALL_LAYOUTS), lab('7.7', true, SINCE_72), lab('8.0', true, SINCE_72)].map((c) => ({
+    ...c,
+    dir: c.dir.replace('fixtures/', 'fixtures/holdout/'),
+  })),
 ]
 
 /** The handling varnishncsa prints for ours. */

@@ -89,10 +89,12 @@ describe('-q against real varnishlog -g request -q', () => {
  *  cases that name no 7.1 vxid. All of them compare floats exactly (7.1's truncation was its own). From 7.2 on, the
  *  vxid grouping holds the ESI subrequests only with -E (lab.vxid-E.log). */
 const VERSIONS = [
-  { version: '6.0', vxid: 'vxid' },
-  { version: '6.6', vxid: 'vxid' },
-  { version: '7.7', vxid: 'vxid-E' },
-  { version: '8.0', vxid: 'vxid-E' },
+  { version: '6.0', vxid: 'vxid', file: 'varnish-6.0' },
+  { version: '6.6', vxid: 'vxid', file: 'varnish-6.6' },
+  { version: '7.7', vxid: 'vxid-E', file: 'varnish-7.7' },
+  { version: '8.0', vxid: 'vxid-E', file: 'varnish-8.0' },
+  // The second captures (fixtures/holdout), made after development and checked last; 7.1's truncates floats.
+  ...['6.0', '6.6', '7.1', '7.7', '8.0'].map((version) => ({ version, vxid: version >= '7.2' ? 'vxid-E' : 'vxid', file: `holdout-${version}` })),
 ]
 /** Where 6.0's query language is older than ours (which is 6.6's and later): it keeps only the last -q and has no
  *  -Q; a newline in a query is an error, not a separator; quotes around a field are kept (`"127.0.0.1"`); an
@@ -104,8 +106,8 @@ const OLDER_IN_60 = new Set([
   'invalid-newline-without-continuation', 'invalid-line-starting-with-or', 'invalid-continuation-in-string',
 ])
 for (const v of VERSIONS) {
-  const versionCases = JSON.parse(readFileSync(repoPath(`test/query-cases/varnish-${v.version}.json`), 'utf8')) as Case[]
-  describe(`-q against varnishlog ${v.version} -g request -q (fixtures/varnish-${v.version})`, () => {
+  const versionCases = JSON.parse(readFileSync(repoPath(`test/query-cases/${v.file}.json`), 'utf8')) as Case[]
+  describe(`-q against varnishlog ${v.version} -g request -q (test/query-cases/${v.file}.json)`, () => {
     it('has the cases', () => assert.ok(versionCases.filter((c) => c.vxids !== undefined && c.vxids.length > 0).length >= 80))
     for (const c of versionCases) {
       it(`${c.name}: ${[...c.queries, c.queryFile ?? ''].join(' | ').replace(/\n/g, '⏎')}`, () => {
@@ -126,7 +128,7 @@ for (const v of VERSIONS) {
           assert.notDeepEqual(ours, c.vxids)
           return
         }
-        for (const layout of [v.vxid, 'request', 'session', 'raw']) assert.deepEqual(selectedGroups(c, layout), c.vxids, layout)
+        for (const layout of [v.vxid, 'request', 'session', 'raw']) assert.deepEqual(selectedGroups(c, layout, v.version === '7.1'), c.vxids, layout)
       })
     }
   })

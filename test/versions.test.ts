@@ -22,6 +22,11 @@ const CAPTURES = [
   { dir: 'fixtures/varnish-6.6', version: '6.6.2' },
   { dir: 'fixtures/varnish-7.7', version: '7.7.3', extra: [['vxid-E', 'vxid']] as Array<[string, string]> },
   { dir: 'fixtures/varnish-8.0', version: '8.0.0', extra: [['vxid-E', 'vxid']] as Array<[string, string]> },
+  { dir: 'fixtures/holdout/varnish-6.0', version: '6.0.16' },
+  { dir: 'fixtures/holdout/varnish-6.6', version: '6.6.2' },
+  { dir: 'fixtures/holdout/varnish-7.1', version: '7.1.1' },
+  { dir: 'fixtures/holdout/varnish-7.7', version: '7.7.3', extra: [['vxid-E', 'vxid']] as Array<[string, string]> },
+  { dir: 'fixtures/holdout/varnish-8.0', version: '8.0.0', extra: [['vxid-E', 'vxid']] as Array<[string, string]> },
 ]
 
 for (const cap of CAPTURES) {
