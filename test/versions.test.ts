@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { runOn } from './support.js'
+import { recordsOf, runOn } from './support.js'
 
 const LAYOUTS: Array<[file: string, layout: string]> = [
   ['vxid', 'vxid'],
@@ -44,3 +44,32 @@ for (const cap of CAPTURES) {
     }
   })
 }
+
+// What a version does not log is null, never guessed: Varnish 6's Hit has no fetch progress, so a hit's
+// streaming is unknown there; its TTL is logged, so grace is known on every version from 6.0.
+describe('fields a version does not log', () => {
+  for (const cap of CAPTURES) {
+    it(`${cap.dir}: grace is known, streaming ${cap.version.startsWith('6.') ? 'null' : 'known'} on hits`, async () => {
+      const recs = await recordsOf([{ file: `${cap.dir}/lab.vxid.log` }])
+      const hits = recs.filter((r) => r.handling === 'hit')
+      assert.ok(hits.length > 5)
+      assert.ok(hits.some((r) => r.grace === true), 'a grace hit')
+      for (const r of recs) assert.equal(typeof r.grace, 'boolean')
+      for (const r of hits) {
+        if (cap.version.startsWith('6.')) assert.equal(r.streaming, null, `vxid ${r.vxid}`)
+        else assert.equal(typeof r.streaming, 'boolean', `vxid ${r.vxid}`)
+      }
+      for (const r of recs.filter((r) => r.handling !== 'hit')) assert.equal(r.streaming, false)
+    })
+  }
+  for (const v of ['2.1.5', '3.0.7']) {
+    it(`Varnish ${v}: grace and streaming are null`, async () => {
+      const recs = await recordsOf([{ file: `fixtures/varnish-${v}/varnish-${v}.log` }])
+      assert.ok(recs.length > 5)
+      for (const r of recs) {
+        assert.equal(r.grace, null)
+        assert.equal(r.streaming, null)
+      }
+    })
+  }
+})

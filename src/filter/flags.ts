@@ -250,7 +250,7 @@ export function compileFlags(f: FilterOptions): Predicate | null {
     const set = new Set<Handling>(f.handling)
     preds.push((r) => r.handling !== null && set.has(r.handling))
   }
-  if (f.grace) preds.push((r) => r.grace)
+  if (f.grace) preds.push((r) => r.grace === true)
   if (f.restarted) preds.push((r) => r.restarts > 0)
   if (f.esi) preds.push((r) => r.esi.length > 0)
   if (f.incomplete) preds.push((r) => r.incomplete !== null)

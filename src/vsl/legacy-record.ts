@@ -194,8 +194,8 @@ function base(tx: Transaction, incomplete: IncompleteReason | null): ClientRecor
     request: { method: null, url: null, protocol: null, headers: [] },
     response: { status: null, reason: null, protocol: null, headers: [] },
     handling: null,
-    grace: false,
-    streaming: false,
+    grace: null, // 2.1 and 3.0 log no TTL in Hit
+    streaming: null, // 2.1 and 3.0 log no fetch progress
     restarts: 0,
     restarted_vxids: [],
     timing: { total: null, ttfb: null },

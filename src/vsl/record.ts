@@ -52,8 +52,8 @@ class LazyClientRecord implements ClientRecord {
   readonly request: HttpRequest
   readonly response: HttpResponse
   readonly handling: Handling | null
-  readonly grace: boolean
-  readonly streaming: boolean
+  readonly grace: boolean | null
+  readonly streaming: boolean | null
   readonly restarts: number
   readonly restarted_vxids: number[]
   readonly timing: { total: number | null; ttfb: number | null }
@@ -199,7 +199,7 @@ interface RequestScan {
   client: { ip: string; port: number | null } | null
   handling: Handling | null
   grace: boolean
-  streaming: boolean
+  streaming: boolean | null
   /** Start timestamp as printed (kept as text: exact microseconds for ISO output). */
   startAbs: string | null
   total: number | null
@@ -228,6 +228,9 @@ function scanRequest(tx: Transaction): RequestScan {
   let handling: Handling | null = null
   let grace = false
   let streaming = false
+  let hit = false
+  /** The response's Via names Varnish 6 or older, whose Hit has no fetch progress: a streaming hit is unknown. */
+  let noProgress = false
   let startAbs: string | null = null
   let resp: number | null = null
   let process: number | null = null
@@ -264,6 +267,7 @@ function scanRequest(tx: Transaction): RequestScan {
         break
       case 'RespHeader':
         respRaw.push(d)
+        if ((d.charCodeAt(0) | 32) === 118 && !noProgress) noProgress = oldVia(d)
         break
       case 'RespUnset':
         respRaw.push(d)
@@ -304,6 +308,7 @@ function scanRequest(tx: Transaction): RequestScan {
         const f = fields(d)
         if (f.length >= 2 && +f[1] < 0) grace = true
         if (f.length >= 5) streaming = true
+        hit = true
         break
       }
       case 'Timestamp': {
@@ -341,7 +346,7 @@ function scanRequest(tx: Transaction): RequestScan {
     client,
     handling,
     grace,
-    streaming,
+    streaming: streaming || !hit || !noProgress ? streaming : null,
     startAbs,
     total: resp ?? pipeSess,
     ttfb: process ?? pipe,
@@ -562,4 +567,11 @@ function toSeconds(s: string | null): number | null {
   if (s === null) return null
   const n = Number(s)
   return Number.isFinite(n) ? n : null
+}
+
+/** `Via: 1.1 host (Varnish/6.6)`, as varnishd adds it to every response: true for Varnish 6 and older. */
+function oldVia(d: string): boolean {
+  if (!/^via:/i.test(d)) return false
+  const m = /\(Varnish\/(\d+)\./.exec(d)
+  return m !== null && Number(m[1]) < 7
 }

@@ -125,8 +125,11 @@ export interface ClientRecord {
   request: HttpRequest
   response: HttpResponse
   handling: Handling | null
-  grace: boolean
-  streaming: boolean
+  /** A stale object was served (Hit TTL < 0); null on Varnish 2.1/3.0, whose Hit has no TTL. */
+  grace: boolean | null
+  /** A hit on an object still being fetched (Hit with fetch progress, 7.0 and later); null where the log cannot
+   *  tell: a hit served by Varnish 6 or older (its Via says so) and Varnish 2.1/3.0. */
+  streaming: boolean | null
   restarts: number
   restarted_vxids: number[]
   timing: { total: number | null; ttfb: number | null }
