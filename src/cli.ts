@@ -49,14 +49,15 @@ async function main(): Promise<number> {
     }
     opts.queries.push(text)
   }
-  const names = opts.files.length === 0 ? ['-'] : opts.files
+  // -r FILE is read as a file argument is (natively), unless --via-varnishlog.
+  const names = opts.vslFile !== null && !opts.viaVarnishlog ? [opts.vslFile] : opts.files.length === 0 ? ['-'] : opts.files
   let inputs: Input[] = names.map((name) => ({
     name,
     ...(name === '-' ? { open: () => process.stdin } : { path: name }),
   }))
   let child: ChildProcess | null = null
-  if (opts.instance !== null || opts.vslFile !== null) {
-    // -n/-r: varnishlog does the reading, in its default grouping (each transaction printed when it ends, so
+  if (opts.instance !== null || opts.viaVarnishlog) {
+    // -n, -r with --via-varnishlog: varnishlog does the reading, in its default grouping (each transaction printed when it ends, so
     // records come out as soon as they are complete); vlogdump reads its output.
     const args = opts.instance !== null ? ['-n', opts.instance, ...(opts.dump ? ['-d'] : [])] : ['-r', opts.vslFile!]
     child = await startVarnishlog(args)
@@ -108,7 +109,7 @@ async function startVarnishlog(args: string[]): Promise<ChildProcess> {
     child.once('error', (err: NodeJS.ErrnoException) =>
       reject(
         err.code === 'ENOENT'
-          ? new VlogdumpError("varnishlog not found: -n and -r need Varnish's tools (Debian/Ubuntu: apt-get install varnish), or pipe its output in: varnishlog | vlogdump")
+          ? new VlogdumpError("varnishlog not found: -n and --via-varnishlog need Varnish's tools (Debian/Ubuntu: apt-get install varnish), or pipe its output in: varnishlog | vlogdump")
           : new VlogdumpError(`cannot start varnishlog: ${err.message}`),
       ),
     )

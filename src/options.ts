@@ -33,8 +33,10 @@ export interface Options {
   limit: number | null
   /** -n: read from this running Varnish instance (varnishlog -n). */
   instance: string | null
-  /** -r: read this binary VSL file (varnishlog -r). */
+  /** -r: read this binary VSL file. */
   vslFile: string | null
+  /** --via-varnishlog: -r starts varnishlog -r FILE and reads its text (the native reader otherwise). */
+  viaVarnishlog: boolean
   /** -d: with -n, read the shared log from its start and exit (varnishlog -d). */
   dump: boolean
   /** --stats (after the records), --stats-only, --stats-json (one JSON object, no records). */
@@ -89,9 +91,10 @@ export function toOptions(a: ParsedArgv, argv: string[]): ParsedArgs {
   }
   if (a.instance !== undefined && a['read-file'] !== undefined) throw new UsageError('-n and -r do not go together')
   if ((a.instance !== undefined || a['read-file'] !== undefined) && a._.length > 0) {
-    throw new UsageError('-n/-r read from varnishlog: give no files as well')
+    throw new UsageError(a.instance !== undefined ? '-n reads from varnishlog: give no files as well' : '-r reads one file: give no files as well')
   }
   if (a.dump && a.instance === undefined) throw new UsageError('--dump goes with -n')
+  if (a['via-varnishlog'] && a['read-file'] === undefined) throw new UsageError('--via-varnishlog goes with -r')
   if ([a.stats, a['stats-only'], a['stats-json']].filter(Boolean).length > 1) throw new UsageError('choose one of --stats, --stats-only, --stats-json')
   const hints: string[] = []
   // Repeatable options: yargs gives a string once, an array when repeated.
@@ -148,6 +151,7 @@ export function toOptions(a: ParsedArgv, argv: string[]): ParsedArgs {
       limit,
       instance: a.instance ?? null,
       vslFile: a['read-file'] ?? null,
+      viaVarnishlog: !!a['via-varnishlog'],
       dump: !!a.dump,
       stats: a['stats-json'] ? 'json' : a['stats-only'] ? 'only' : a.stats ? 'with-records' : 'off',
       reqHeaders: !!a['req-headers'] || legacy.reqHeaders,

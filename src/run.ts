@@ -12,7 +12,7 @@ import { Progress } from './run/progress.js'
 import { compileRecordStages, RecordStage } from './run/records.js'
 import { RunState, summaryLine } from './run/state.js'
 import { Stdout } from './run/stdout.js'
-import { readTextInput } from './run/text-input.js'
+import { readInput } from './run/read-input.js'
 
 export type { Input } from './input.js'
 
@@ -56,7 +56,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     for (const input of io.inputs) {
       if (state.halted) break
       const layout = parallel.layoutOf(input.path)
-      if (layout === null) await readTextInput(input, text)
+      if (layout === null) await readInput(input, text)
       else {
         state.layouts.add(layout)
         await parallel.read(input.name, input.path!, layout, limits, records, out, state)

@@ -327,12 +327,12 @@ describe('live varnishd', { timeout: SUITE_TIMEOUT }, () => {
 })
 
 describe('-r and a missing varnishlog', () => {
-  it('-r FILE reads a binary capture through varnishlog: the same records as its text', { timeout: 30_000 }, async (t) => {
+  it('-r FILE --via-varnishlog reads a binary capture through varnishlog: the same records as its text', { timeout: 30_000 }, async (t) => {
     if (!onPath('varnishlog')) {
       t.skip('varnishlog not installed')
       return
     }
-    const viaR = await runCmd(process.execPath, [CLI, '--json', '-r', repoPath('fixtures/lab/lab.vsl')])
+    const viaR = await runCmd(process.execPath, [CLI, '--json', '--via-varnishlog', '-r', repoPath('fixtures/lab/lab.vsl')])
     const viaText = await runCmd(process.execPath, [CLI, '--json', repoPath('fixtures/lab/lab.vxid.log')])
     assert.equal(viaR.code, 0, viaR.stderr)
     assert.equal(viaR.stdout, viaText.stdout)
@@ -343,7 +343,7 @@ describe('-r and a missing varnishlog', () => {
     assert.equal(r.status, 2)
     assert.equal(
       r.stderr,
-      "vlogdump: varnishlog not found: -n and -r need Varnish's tools (Debian/Ubuntu: apt-get install varnish), or pipe its output in: varnishlog | vlogdump\n",
+      "vlogdump: varnishlog not found: -n and --via-varnishlog need Varnish's tools (Debian/Ubuntu: apt-get install varnish), or pipe its output in: varnishlog | vlogdump\n",
     )
   })
 })

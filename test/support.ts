@@ -25,6 +25,7 @@ export const DEFAULTS: RunSettings = {
   limit: null,
   instance: null,
   vslFile: null,
+  viaVarnishlog: false,
   dump: false,
   stats: 'off',
   reqHeaders: false,

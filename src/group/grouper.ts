@@ -78,6 +78,8 @@ export class Grouper implements LineSink {
   /** Log time: the latest Timestamp seen, in epoch seconds. */
   private now = 0
   private nextTimeoutCheck = 0
+  /** Lines read: when each transaction and Link was first seen (the order of children in --output log). */
+  private seq = 0
   private readonly track: boolean
   /** Block mode: the position of the line being read (set by the reader before each line). */
   pos = 0
@@ -146,6 +148,7 @@ export class Grouper implements LineSink {
   }
 
   header(level: number, vxid: number, type: TxType): void {
+    this.seq++
     if (level >= 2) this.deepHeaders = true
     this.lastTx = null
     this.current = null
@@ -185,6 +188,7 @@ export class Grouper implements LineSink {
   }
 
   record(level: number, vxid: number, tag: string, data: string): void {
+    this.seq++
     this.afterFragment = false
     if (level === 0 && vxid < 0) {
       this.counts.nontx++ // a negative fd (Varnish 2.1's -1): not a transaction
@@ -249,7 +253,7 @@ export class Grouper implements LineSink {
         this.begin(tx, data)
         break
       case 'Link':
-        link(tx, data)
+        link(tx, data, level === 0 ? this.seq : Infinity)
         break
       case 'Timestamp':
         this.timestamp(tx, data)
@@ -287,7 +291,7 @@ export class Grouper implements LineSink {
   }
 
   private create(vxid: number, type: TxType): Transaction {
-    const tx = newTransaction(vxid, type, this.now)
+    const tx = newTransaction(vxid, type, this.now, false, this.seq)
     if (this.track) tx.lines = []
     this.pending.set(vxid, tx)
     if (this.pending.size > this.opts.maxPending) {
@@ -502,12 +506,13 @@ function dropUnseenEsi(tx: Transaction, pending: Map<number, Transaction>): void
     if (tx.linkReasons[i] === 'esi' && !pending.has(tx.links[i])) {
       tx.links.splice(i, 1)
       tx.linkReasons.splice(i, 1)
+      tx.linkSeen.splice(i, 1)
     }
   }
 }
 
 /** `Link <type> <vxid> <reason> [sublevel]` */
-function link(tx: Transaction, data: string): void {
+function link(tx: Transaction, data: string, seen: number): void {
   const a = data.indexOf(' ')
   const b = a < 0 ? -1 : data.indexOf(' ', a + 1)
   if (a < 0 || b < 0) return
@@ -516,6 +521,7 @@ function link(tx: Transaction, data: string): void {
   const c = data.indexOf(' ', b + 1)
   tx.links.push(vxid)
   tx.linkReasons.push(c < 0 ? data.slice(b + 1) : data.slice(b + 1, c))
+  tx.linkSeen.push(seen)
 }
 
 function toInt(s: string): number {

@@ -3,7 +3,7 @@
 import type { Transaction, TxType } from '../vsl/types.js'
 
 /** An open transaction first seen at log time `now` (epoch seconds; 0 when none is known yet). */
-export function newTransaction(vxid: number, type: TxType, now: number, legacy = false): Transaction {
+export function newTransaction(vxid: number, type: TxType, now: number, legacy = false, seen = 0): Transaction {
   const tx: Transaction = {
     vxid,
     type,
@@ -13,6 +13,8 @@ export function newTransaction(vxid: number, type: TxType, now: number, legacy =
     data: [],
     links: [],
     linkReasons: [],
+    linkSeen: [],
+    seen,
     children: [],
     state: 0,
     forced: null,

@@ -1,29 +1,53 @@
 // Owns the log output (--output log): a record in, the varnishlog lines of its transactions out, in the layout of
-// `varnishlog -g request` (4–7) or of Varnish 2.1/3.0's grouped output, byte for byte as they were read (the text
+// `varnishlog -g request` (4 and later) or of Varnish 2.1/3.0's grouped output, byte for byte as they were read (the text
 // is latin1: one char per byte; it is written as such). vlogdump reads this output again into the same records,
 // so it can stand as a smarter grep in front of other varnishlog readers.
 
 import type { ClientRecord, Transaction } from '../vsl/types.js'
+
+/** A tree is finite (the grouper detaches each transaction once); this bounds it whatever comes. */
+const MAX_TRANSACTIONS = 100_000
 
 const TYPE_NAMES: Record<string, string> = { req: 'Request', bereq: 'BeReq', sess: 'Session', raw: 'Record', unknown: 'Request' }
 
 export function renderLog(rec: ClientRecord): string {
   const out: string[] = []
   if (rec.tree.legacy === true) legacy(rec.tree, out)
-  else walk(rec.tree, 1, out, 0)
+  else walk(rec.tree, out)
   out.push('\n')
   return out.join('')
 }
 
-/** `*   << Request  >> 5` then `-   Tag            data` per record; children one level deeper (restarts stay). */
-function walk(tx: Transaction, level: number, out: string[], depth: number): void {
-  const star = level <= 3 ? '*'.repeat(level) : `*${level}*`
-  const dash = level <= 3 ? '-'.repeat(level) : `-${level}-`
-  out.push(`${star.padEnd(3)} << ${(TYPE_NAMES[tx.type] ?? 'Request').padEnd(9)}>> ${String(tx.vxid).padEnd(10)}\n`)
-  const prefix = dash.padEnd(3) + ' '
-  for (let i = 0; i < tx.tags.length; i++) out.push(prefix + tx.tags[i].padEnd(14) + ' ' + tx.data[i] + '\n')
-  if (depth > 256) return
-  for (const c of tx.children) walk(c, c.reason === 'restart' ? level : level + 1, out, depth + 1)
+/** `*   << Request  >> 5` then `-   Tag            data` per record, the tree breadth first as varnishlog prints
+ *  it (vslq_callback): children one level deeper, restarts at their parent's level. */
+function walk(root: Transaction, out: string[]): void {
+  const queue: Transaction[] = [root]
+  const levels: number[] = [1]
+  for (let j = 0; j < queue.length && j < MAX_TRANSACTIONS; j++) {
+    const tx = queue[j]
+    const level = levels[j]
+    const star = level <= 3 ? '*'.repeat(level) : `*${level}*`
+    const dash = level <= 3 ? '-'.repeat(level) : `-${level}-`
+    out.push(`${star.padEnd(3)} << ${(TYPE_NAMES[tx.type] ?? 'Request').padEnd(9)}>> ${String(tx.vxid).padEnd(10)}\n`)
+    const prefix = dash.padEnd(3) + ' '
+    for (let i = 0; i < tx.tags.length; i++) out.push(prefix + tx.tags[i].padEnd(14) + ' ' + tx.data[i] + '\n')
+    for (const c of byFirstMention(tx)) {
+      queue.push(c)
+      levels.push(c.reason === 'restart' ? level : level + 1)
+    }
+  }
+}
+
+/** A transaction's children in the order varnishlog lists them: by when the child's Begin or the parent's Link
+ *  naming it was read first (vtx_set_parent), as far as the input tells (raw input tells; grouped input lists
+ *  them in that order already). */
+function byFirstMention(tx: Transaction): Transaction[] {
+  if (tx.children.length < 2) return tx.children
+  const key = (c: Transaction): number => {
+    const i = tx.links.indexOf(c.vxid)
+    return i < 0 ? c.seen : Math.min(c.seen, tx.linkSeen[i])
+  }
+  return tx.children.map((c) => [key(c), c] as const).sort((a, b) => a[0] - b[0]).map((e) => e[1])
 }
 
 /** Varnish 2.1/3.0 grouped: the backend transactions first (as varnishlog prints them), then the request; the fd

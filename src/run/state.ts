@@ -55,6 +55,11 @@ export class RunState {
     this.stderr.write(`vlogdump: ${message}\n`)
   }
 
+  /** Says something the user should know on stderr; the run goes on, its exit status unchanged. */
+  warn(message: string): void {
+    this.stderr.write(`vlogdump: ${message}\n`)
+  }
+
   /** Ctrl-C: what is decided is written, the stream being read is ended. */
   interrupt(): void {
     this.interrupted = true

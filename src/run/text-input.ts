@@ -1,48 +1,16 @@
-// Owns reading one input in this thread: chunks → lines → parse → group, the grouper chosen from the input's
+// Owns reading a text input in this thread: chunks → lines → parse → group, the grouper chosen from the input's
 // first whole lines (Varnish 2.1/3.0 by fd and xid, or 4 and later by vxid) unless --input-format forces one.
 // Each grouper it feeds emits into the record stage; a chunk's output is written before the next is read.
 
-import { chunksOf, isBinaryVsl, type Input } from '../input.js'
-import { Grouper, type EmitFn, type GrouperOptions } from '../group/grouper.js'
+import { Grouper } from '../group/grouper.js'
 import { LegacyGrouper } from '../group/legacy.js'
-import { FormatFilter, LayoutSniffer, type InputFormat } from '../parse/layout.js'
+import { FormatFilter, LayoutSniffer } from '../parse/layout.js'
 import { scanLine, TAG_WIDTH, TAG_WIDTH_LEGACY, type LineSink } from '../parse/line.js'
 import { LineSplitter } from '../parse/lines.js'
-import { VlogdumpError } from '../errors.js'
-import type { Progress } from './progress.js'
-import { describeReadError, type RunState } from './state.js'
-import type { Stdout } from './stdout.js'
+import type { ChunkReader, InputContext } from './read-input.js'
 
-export interface TextContext {
-  format: InputFormat
-  limits: GrouperOptions
-  emit: EmitFn
-  state: RunState
-  out: Stdout
-  progress: Progress | null
-}
-
-/** Reads `input` to its end (or until the run halts); errors are reported, and what was read is counted. */
-export async function readTextInput(input: Input, ctx: TextContext): Promise<void> {
-  const reader = new TextReader(ctx)
-  const { state } = ctx
-  try {
-    for await (const chunk of chunksOf(input, (s) => (state.current = s))) {
-      await reader.push(chunk, input.name)
-      if (state.halted) break
-    }
-    if (!state.interrupted) reader.splitter.end()
-  } catch (err) {
-    if (!state.interrupted) state.fail(describeReadError(input.name, err))
-  } finally {
-    state.current?.destroy()
-    state.current = null
-  }
-  reader.finish()
-  await ctx.out.flush()
-}
-
-class TextReader {
+/** Text in chunks: lines → parse → group. */
+export class TextReader implements ChunkReader {
   /** Lines go straight to the grouper (one call target on the hot path), unless --input-format must turn some away. */
   private sink: LineSink
   private grouper: Grouper | LegacyGrouper
@@ -60,13 +28,13 @@ class TextReader {
     scanLine(buf, start, end, this.sink, this.tagWidth)
   })
 
-  constructor(private readonly ctx: TextContext) {
+  constructor(private readonly ctx: InputContext) {
     this.grouper = new Grouper(ctx.limits, ctx.emit)
     this.sink = this.grouper
   }
 
-  async push(chunk: Buffer, name: string): Promise<void> {
-    if (this.first) this.firstChunk(chunk, name)
+  async push(chunk: Buffer): Promise<void> {
+    if (this.first) this.firstChunk(chunk)
     if (!this.decided && !this.decide(chunk)) {
       // Part of one long first line: look again in the next chunk.
       this.splitter.push(chunk)
@@ -78,11 +46,8 @@ class TextReader {
     this.ctx.progress?.advance(chunk.length)
   }
 
-  private firstChunk(chunk: Buffer, name: string): void {
+  private firstChunk(chunk: Buffer): void {
     this.first = false
-    if (isBinaryVsl(chunk)) {
-      throw new VlogdumpError(`${name}: this looks like a binary VSL file (varnishlog -w); read it with: vlogdump -r ${name}`)
-    }
     // No LF anywhere in a sizeable first chunk, but CRs: lines end at CR.
     if (chunk.length > 200 && chunk.indexOf(10) < 0 && chunk.indexOf(13) >= 0) {
       this.splitter.crOnly()
@@ -112,6 +77,10 @@ class TextReader {
     this.sink = this.formatFilter ?? this.grouper
     state.layouts.add(format === 'auto' ? sniffer.describe() : format)
     return true
+  }
+
+  end(): void {
+    this.splitter.end()
   }
 
   /** At the end of an input, or after a read error, what is still pending is emitted as incomplete (eof). On

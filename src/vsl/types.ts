@@ -51,6 +51,11 @@ export interface Transaction {
   /** vxids and reasons of the Link records, in order. */
   links: number[]
   linkReasons: string[]
+  /** When the grouper first saw each Link (its count of lines read), in raw input; Infinity in grouped input. */
+  linkSeen: number[]
+  /** When the grouper first saw this transaction (its count of lines read then). With linkSeen, the order in
+   *  which varnishlog's request grouping lists a transaction's children: by their first mention. */
+  seen: number
   /** Linked transactions, attached when the group is emitted (in link order; missing ones are left out). */
   children: Transaction[]
   /** 0 open, 1 ended (End seen), 2 complete (ended and every linked transaction complete). */

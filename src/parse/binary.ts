@@ -1,0 +1,218 @@
+// Owns reading binary VSL (`varnishlog -w` files): bytes in, the log records varnishlog would print for them out,
+// handed to a LineSink as raw-layout records (level 0), with the same data text varnishlog prints
+// (lib/libvarnishapi/vsl.c, vsl_print): a plain tag's data up to its NUL, an unsafe tag's (Debug, HttpGarbage,
+// Hash) quoted with %XX escapes, a binary tag's (H2*) as hex in brackets. Total: it never throws, whatever the
+// bytes; what is not a record is counted and skipped (see `resync`).
+//
+// The format (include/vapi/vsl_int.h; lib/libvarnishapi/vsl_cursor.c, vslc_file_next): a file header, then records
+// of 32-bit little-endian words, each padded to a whole word:
+//   "VSL\0" (4.1-7.2):  [tag:8 | unused:8 | len:16] [B:1 C:1 vxid:30]          data (len bytes, NUL-terminated)
+//   "VSL2"  (7.3+):     [tag:8 | unused:6 ver:2 | len:16] [vxid low 32] [B:1 C:1 zero:11 vxid high:19]  data
+// B and C mark backend and client transactions. Tag 255 is a batch header (skipped, as varnishlog does). A file
+// header where a record should start is a file appended to another (`cat a.vsl b.vsl`): it is read on, with the
+// numbering of its own version.
+
+import { FLAGS_VSL1, FLAGS_VSL2, TAGS_VSL1, TAGS_VSL2, type TagFlag } from '../vsl/binary-tags.js'
+import type { LineSink } from './line.js'
+
+export type VslVersion = 1 | 2
+
+const MAGIC_VSL1 = 0x004c5356 // "VSL\0" read as a little-endian word
+const MAGIC_VSL2 = 0x324c5356 // "VSL2"
+const BATCH = 255
+const SIDE_CLIENT = 99 // 'c'
+const SIDE_BACKEND = 98 // 'b'
+const SIDE_NONE = 45 // '-'
+/** Records whose header is not trusted until this many in a row follow it (after a bad span). */
+const RESYNC_CONFIRM = 3
+
+/** The file header's version, null for another file; `VSL` followed by any other byte: 'unknown'. */
+export function vslVersion(head: Uint8Array): VslVersion | 'unknown' | null {
+  if (head.length < 4 || head[0] !== 0x56 || head[1] !== 0x53 || head[2] !== 0x4c) return null
+  if (head[3] === 0) return 1
+  if (head[3] === 0x32) return 2
+  return 'unknown'
+}
+
+interface Table {
+  names: readonly string[]
+  /** Per tag number: 0 plain, 1 unsafe, 2 binary. */
+  kinds: Uint8Array
+  overhead: number
+}
+
+function table(names: readonly string[], flags: ReadonlyArray<readonly [number, TagFlag]>, overhead: number): Table {
+  const kinds = new Uint8Array(256)
+  for (const [n, f] of flags) kinds[n] = f === 'unsafe' ? 1 : 2
+  return { names, kinds, overhead }
+}
+
+const TABLES: Record<VslVersion, Table> = {
+  1: table(TAGS_VSL1, FLAGS_VSL1, 8),
+  2: table(TAGS_VSL2, FLAGS_VSL2, 12),
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+/** Where the first bad bytes were, and why: for the message at the end of the file. */
+export interface BadSpot {
+  pos: number
+  why: string
+}
+
+export class BinaryScanner {
+  /** Records read (each one line of varnishlog's raw output). */
+  records = 0
+  /** Runs of bytes that were not records, and their size in bytes. */
+  badSpans = 0
+  badBytes = 0
+  first: BadSpot | null = null
+  /** The input ended inside a record: its size, and the bytes that were there. */
+  cutShort: { pos: number; want: number; have: number } | null = null
+  /** Block mode (src/parallel): set to each record's position before it goes to the sink. */
+  onRecord: ((pos: number) => void) | null = null
+  /** The file versions read (a file appended to another may be of another version). */
+  readonly versions = new Set<VslVersion>()
+  private t: Table
+  private inBad = false
+
+  constructor(
+    version: VslVersion,
+    private readonly sink: LineSink,
+  ) {
+    this.t = TABLES[version]
+    this.versions.add(version)
+  }
+
+  /** Reads the records of buf[start, end) (`base` is the position of buf[0] in the input). Returns where the
+   *  first record that does not end within `end` starts: the caller gives those bytes again with more after them.
+   *  With `last` (the input ends at `end`) it reads to the end: a record cut short there is counted. */
+  scan(buf: Buffer, start: number, end: number, base: number, last = false): number {
+    let p = start
+    while (end - p >= 4) {
+      const w0 = buf.readUInt32LE(p)
+      if (w0 === MAGIC_VSL1 || w0 === MAGIC_VSL2) {
+        // Another file's header: read on in its version.
+        this.t = TABLES[w0 === MAGIC_VSL1 ? 1 : 2]
+        this.versions.add(w0 === MAGIC_VSL1 ? 1 : 2)
+        this.inBad = false
+        p += 4
+        continue
+      }
+      const oh = this.t.overhead
+      const tag = w0 >>> 24
+      // A batch header is followed by its records, read one by one.
+      const size = tag === BATCH ? oh : oh + (((w0 & 0xffff) + 3) & ~3)
+      const why = end - p < oh ? null : this.headerProblem(buf, p, tag)
+      if (why === null && end - p < size) {
+        if (!last) break // the rest of it is in the next chunk
+        if (!this.inBad) {
+          this.cutShort = { pos: base + p, want: size, have: end - p }
+          this.bad(base + p, 'cut short', end - p)
+          return end
+        }
+      }
+      const sure = why !== null || end - p < size || !this.inBad ? null : this.confirmed(buf, p, end, last)
+      if (sure === 'wait') break
+      if (why !== null || end - p < size || sure === 'no') {
+        this.bad(base + p, why ?? 'no record', 4)
+        p += 4
+        continue
+      }
+      this.inBad = false
+      if (tag !== BATCH) {
+        this.onRecord?.(base + p)
+        this.emit(buf, p, oh, tag, w0 & 0xffff)
+      }
+      p += size
+    }
+    if (last && end > p) {
+      if (!this.inBad) this.cutShort = { pos: base + p, want: this.t.overhead, have: end - p }
+      this.bad(base + p, 'cut short', end - p)
+      return end
+    }
+    return p
+  }
+
+  private emit(buf: Buffer, p: number, oh: number, tag: number, len: number): void {
+    const w1 = buf.readUInt32LE(p + 4)
+    let vxid: number
+    let marks: number
+    if (oh === 8) {
+      vxid = w1 & 0x3fffffff
+      marks = w1 >>> 30
+    } else {
+      const w2 = buf.readUInt32LE(p + 8)
+      vxid = (w2 & 0x7ffff) * 0x100000000 + w1
+      marks = w2 >>> 30
+    }
+    const side = marks & 1 ? SIDE_CLIENT : marks & 2 ? SIDE_BACKEND : SIDE_NONE
+    const d = p + oh
+    const kind = this.t.kinds[tag]
+    let data: string
+    if (kind === 0) {
+      data = len === 0 ? '' : buf.latin1Slice(d, buf[d + len - 1] === 0 ? d + len - 1 : d + len)
+      const nul = data.indexOf('\0')
+      if (nul >= 0) data = data.slice(0, nul) // printed with %.*s: up to the first NUL
+    } else data = kind === 1 ? unsafe(buf, d, len) : binary(buf, d, len)
+    this.records++
+    this.sink.record(0, vxid, this.t.names[tag], data, side)
+  }
+
+  /** Why the header at p is not a record's, or null. */
+  private headerProblem(buf: Buffer, p: number, tag: number): string | null {
+    if (tag === BATCH) return null
+    if (tag === 0 || tag >= this.t.names.length) return `tag number ${tag} is not in the table of VSL${this.t.overhead === 8 ? '' : '2'} files`
+    if (this.t.overhead === 12 && (buf.readUInt32LE(p + 8) & 0x3ff80000) !== 0) return 'bits that must be zero are set'
+    return null
+  }
+
+  /** After bad bytes, a header that looks right is believed when it and the records after it hold up: each
+   *  header right, each plain tag's data ending in its NUL, until RESYNC_CONFIRM records or the end of the input.
+   *  'wait': the chunk ends before that is known. */
+  private confirmed(buf: Buffer, p: number, end: number, last: boolean): 'yes' | 'no' | 'wait' {
+    let q = p
+    for (let k = 0; k < RESYNC_CONFIRM; k++) {
+      if (q === end) return last ? 'yes' : 'wait'
+      const oh = this.t.overhead
+      if (end - q < oh) return last ? 'no' : 'wait'
+      const w0 = buf.readUInt32LE(q)
+      if (w0 === MAGIC_VSL1 || w0 === MAGIC_VSL2) return 'yes'
+      const len = w0 & 0xffff
+      const tag = w0 >>> 24
+      if (tag === BATCH || this.headerProblem(buf, q, tag) !== null) return 'no'
+      if (buf[q + oh - 1] >>> 6 === 3) return 'no' // both the client and the backend mark
+      const sz = oh + ((len + 3) & ~3)
+      if (end - q < sz) return last ? 'no' : 'wait'
+      if (this.t.kinds[tag] === 0 && (len === 0 || buf[q + oh + len - 1] !== 0)) return 'no'
+      q += sz
+    }
+    return 'yes'
+  }
+
+  private bad(pos: number, why: string, bytes: number): void {
+    if (!this.inBad) {
+      this.badSpans++
+      if (this.first === null) this.first = { pos, why }
+    }
+    this.inBad = true
+    this.badBytes += bytes
+  }
+}
+
+/** vsl_print_unsafe: `"…"`, printable ASCII as it is, every other byte as %XX. */
+function unsafe(buf: Buffer, d: number, len: number): string {
+  let s = '"'
+  for (let i = d; i < d + len; i++) {
+    const c = buf[i]
+    s += c >= 32 && c <= 126 ? String.fromCharCode(c) : '%' + HEX[c]
+  }
+  return s + '"'
+}
+
+/** vsl_print_binary: `[…]`, every byte as two hex digits. */
+function binary(buf: Buffer, d: number, len: number): string {
+  let s = '['
+  for (let i = d; i < d + len; i++) s += HEX[buf[i]]
+  return s + ']'
+}

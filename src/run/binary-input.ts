@@ -1,0 +1,96 @@
+// Owns reading a binary VSL input (`varnishlog -w`) in this thread: chunks → records (src/parse/binary.ts) →
+// group, as varnishlog -g raw would print them: every transaction, ESI subrequests included, in the order the
+// file holds them. A record cut by a chunk's end is read with the next chunk; bytes that are not records are
+// counted, and said once at the end of the input.
+
+import { VlogdumpError } from '../errors.js'
+import { Grouper } from '../group/grouper.js'
+import { BinaryScanner, vslVersion, type VslVersion } from '../parse/binary.js'
+import type { ChunkReader, InputContext } from './read-input.js'
+
+export class BinaryReader implements ChunkReader {
+  private readonly grouper: Grouper
+  private readonly scanner: BinaryScanner
+  /** Bytes of a record the last chunk cut, and where they are in the input. */
+  private carry: Buffer | null = null
+  private pos = 0
+  /** Where the first record starts: after the file header. */
+  private skip = 4
+
+  /** `head`: the input's first bytes (four at least), whose file header says the version. */
+  constructor(
+    private readonly ctx: InputContext,
+    private readonly name: string,
+    head: Buffer,
+  ) {
+    this.grouper = new Grouper(ctx.limits, ctx.emit)
+    this.scanner = new BinaryScanner(headerVersion(head, name), this.grouper)
+  }
+
+  async push(chunk: Buffer): Promise<void> {
+    let buf = chunk
+    if (this.carry !== null) {
+      buf = Buffer.concat([this.carry, chunk])
+      this.carry = null
+    }
+    const base = this.pos
+    const stop = this.scanner.scan(buf, this.skip, buf.length, base)
+    this.skip = 0
+    this.hold(buf.subarray(stop), base + stop)
+    await this.ctx.out.flush()
+    this.ctx.progress?.advance(chunk.length)
+  }
+
+  end(): void {
+    if (this.carry === null) return
+    this.scanner.scan(this.carry, 0, this.carry.length, this.pos, true)
+    this.carry = null
+  }
+
+  finish(): void {
+    const { state } = this.ctx
+    const early = state.interrupted || state.limited
+    const pending = early ? this.grouper.pendingCount : 0
+    if (!early) this.grouper.flush('eof')
+    const s = this.scanner
+    for (const v of [...s.versions].sort()) state.layouts.add(`binary VSL${v === 2 ? '2' : ''}`)
+    this.grouper.counts.bad += s.badSpans
+    state.addTotals({
+      records: 0,
+      shown: 0,
+      backendOnly: 0,
+      incomplete: {},
+      counts: this.grouper.counts,
+      lines: s.records + s.badSpans,
+      overlong: 0,
+      pending,
+    })
+    if (s.badSpans > 0) state.warn(badMessage(this.name, s))
+  }
+
+  /** Keeps the bytes a chunk ended in (copied: the chunk's memory is reused), to read them with the next. */
+  private hold(rest: Buffer, pos: number): void {
+    this.pos = pos
+    this.carry = rest.length === 0 ? null : Buffer.from(rest)
+  }
+}
+
+function headerVersion(head: Buffer, name: string): VslVersion {
+  const v = vslVersion(head)
+  if (v === 1 || v === 2) return v
+  const shown = [...head.subarray(0, 4)].map((c) => (c >= 32 && c < 127 ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`)).join('')
+  throw new VlogdumpError(
+    `${name === '-' ? 'stdin' : name}: binary VSL file of a version this vlogdump does not know (header "${shown}"); it reads "VSL\\0" (Varnish 4.1 to 7.2) and "VSL2" (7.3 and later)`,
+  )
+}
+
+/** `capture.vsl: 3 runs of bytes (120 bytes) are not records; the first at byte 4096: tag number 0 is not …` */
+function badMessage(name: string, s: BinaryScanner): string {
+  const label = name === '-' ? 'stdin' : name
+  const runs = s.badSpans === 1 ? '1 run of bytes' : `${s.badSpans} runs of bytes`
+  const first = s.first!
+  const cut = s.cutShort
+  const cutText = cut === null ? '' : `it ends inside a record (${cut.have} of its ${cut.want} bytes)`
+  if (cut !== null && cut.pos === first.pos) return `${label}: ${runs} (${s.badBytes} bytes) skipped, not records: ${cutText}`
+  return `${label}: ${runs} (${s.badBytes} bytes) skipped, not records; the first at byte ${first.pos}: ${first.why}${cut === null ? '' : `; ${cutText}`}`
+}
