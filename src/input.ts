@@ -84,9 +84,3 @@ async function* rest(head: Buffer, it: AsyncIterator<Buffer>): AsyncGenerator<Bu
     yield r.value
   }
 }
-
-/** The file header of a binary log (`varnishlog -w`): "VSL\0" (Varnish 4.0-7.2, 32-bit vxids), "VSL2" (7.3 and
- *  later, 64-bit vxids). */
-export function isBinaryVsl(head: Buffer): boolean {
-  return head.length >= 4 && head[0] === 0x56 && head[1] === 0x53 && head[2] === 0x4c && (head[3] === 0 || head[3] === 0x32)
-}

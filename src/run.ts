@@ -58,7 +58,6 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
       const layout = parallel.layoutOf(input.path)
       if (layout === null) await readInput(input, text)
       else {
-        state.layouts.add(layout)
         await parallel.read(input.name, input.path!, layout, limits, records, out, state)
       }
     }

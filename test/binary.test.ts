@@ -182,8 +182,8 @@ describe('broken binary files', () => {
     const s = new BinaryScanner(1, sink)
     assert.equal(s.scan(file, 0, file.length, 0, true), file.length)
     assert.deepEqual(got, ['7 ReqURL /a', '8 ReqURL /b'])
-    assert.equal(s.badSpans, 1)
-    assert.equal(s.first?.why, 'tag number 200 is not in the table of VSL files')
+    assert.equal(s.bad.spans, 1)
+    assert.equal(s.bad.first?.why, 'tag number 200 is not in the table of VSL files')
   })
 
   it('the data text is varnishlog\'s: plain up to the NUL, unsafe tags %-escaped, binary tags in hex', () => {
@@ -222,7 +222,7 @@ describe('broken binary files', () => {
       for (let k = rand(20); k >= 0; k--) b[rand(b.length)] = rand(256)
       const s = new BinaryScanner(rand(2) === 0 ? 1 : 2, sink)
       assert.equal(s.scan(b, 0, b.length, 0, true), b.length)
-      assert.ok(s.records > 0 || s.badBytes > 0)
+      assert.ok(s.records > 0 || s.bad.bytes > 0)
     }
   })
 

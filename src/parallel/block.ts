@@ -3,7 +3,8 @@
 // so tests call it in-process. The grouper never evicts here (no -L, no -T): that is the main thread's call, which
 // sees the unfinished lines of every block in order (src/parallel/reader.ts).
 
-import { Grouper, type LineCounts } from '../group/grouper.js'
+import { Grouper, type LineCounts, type Leftovers } from '../group/grouper.js'
+import { BinaryScanner, recordSize, type BadBytes, type VslVersion } from '../parse/binary.js'
 import { scanLine } from '../parse/line.js'
 import { LineSplitter } from '../parse/lines.js'
 import { OutputBuffer } from '../output.js'
@@ -20,6 +21,8 @@ export interface BlockJob {
   length: number
   /** The input's last block: a last line without a newline is read too. */
   last: boolean
+  /** 0: text lines; 1, 2: binary VSL records of that file version (src/parse/binary.ts) from the block's start. */
+  format: 0 | VslVersion
 }
 
 export interface BlockResult extends RecordCounts {
@@ -34,9 +37,14 @@ export interface BlockResult extends RecordCounts {
   counts: LineCounts
   lines: number
   overlong: number
-  /** The lines of the transactions still pending at the block's end, each ending with LF, in input order. */
+  /** The lines of the transactions still pending at the block's end, each ending with LF, in input order; or,
+   *  of a binary block, their records as they are in the file, each of the version in leftVer. */
   leftBytes: Uint8Array
   leftPos: Float64Array
+  leftVer: Uint8Array
+  /** Binary blocks: what was not records, and the file versions read (bit 1: VSL\0, bit 2: VSL2). */
+  bad: BadBytes | null
+  versions: number
   sessions: [vxid: number, addr: string | null, pos: number][]
   /** The latest log time the block saw (epoch seconds). */
   clock: number
@@ -76,7 +84,7 @@ export class BlockRunner {
 
 /** The buffers a result can hand over (not the shared slots). */
 export function transferList(r: BlockResult): ArrayBuffer[] {
-  return [r.out.buffer, r.marks.buffer, r.leftBytes.buffer, r.leftPos.buffer] as ArrayBuffer[]
+  return [r.out.buffer, r.marks.buffer, r.leftBytes.buffer, r.leftPos.buffer, r.leftVer.buffer] as ArrayBuffer[]
 }
 
 export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStages, out = new OutputBuffer()): BlockResult {
@@ -92,6 +100,34 @@ export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStag
     out.push(render(rec), bytesOut)
     marks.push(grouper.pos, out.length)
   })
+  const read = job.format === 0 ? readLines(buf, job, grouper) : readRecords(buf, job, grouper)
+  const rendered = out.take()
+  return {
+    seq: job.seq,
+    ...tally,
+    out: rendered ?? new Uint8Array(0),
+    outSlot: -1,
+    outLength: rendered?.length ?? 0,
+    marks: Float64Array.from(marks),
+    counts: grouper.counts,
+    ...read,
+    clock: grouper.clock,
+  }
+}
+
+interface BlockRead {
+  bad: BadBytes | null
+  versions: number
+  lines: number
+  overlong: number
+  leftBytes: Uint8Array
+  leftPos: Float64Array
+  leftVer: Uint8Array
+  sessions: Leftovers['sessions']
+}
+
+/** A text block: its lines to the grouper; what it leaves, as lines (each up to its LF, or to the block's end). */
+function readLines(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
   let lines = 0
   const base = job.base
   const splitter = new LineSplitter((b, start, end) => {
@@ -102,38 +138,44 @@ export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStag
   splitter.push(buf)
   if (job.last) splitter.end()
   const left = grouper.leftovers()
-  // The leftover lines, copied out of the block (each up to its LF, or to the block's end for a last line).
-  const pos = left.positions
+  const ends = left.positions.map((p) => {
+    const nl = buf.indexOf(10, p - base)
+    return nl < 0 ? buf.length : nl
+  })
+  const leftBytes = copyOut(buf, base, left.positions, ends, 10)
+  const leftPos = Float64Array.from(left.positions)
+  const overlong = splitter.overlong
+  return { lines: lines + overlong, overlong, leftBytes, leftPos, leftVer: new Uint8Array(0), sessions: left.sessions, bad: null, versions: 0 }
+}
+
+/** A binary block: its records to the grouper; what it leaves, as the records (of the version each was read in). */
+function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
+  const scanner = new BinaryScanner(job.format as VslVersion, grouper)
+  scanner.onRecord = (pos) => (grouper.pos = pos)
+  scanner.scan(buf, 0, buf.length, job.base, job.last)
+  grouper.counts.bad += scanner.bad.spans
+  const left = grouper.leftovers()
+  const base = job.base
+  const vers = left.positions.map((p) => scanner.versionAt(p))
+  const ends = left.positions.map((p, i) => p - base + recordSize(buf, p - base, vers[i]))
+  const leftBytes = copyOut(buf, base, left.positions, ends, -1)
+  const lines = scanner.records + scanner.bad.spans
+  const versions = [...scanner.versions].reduce((m, v) => m | v, 0)
+  const leftPos = Float64Array.from(left.positions)
+  return { lines, overlong: 0, leftBytes, leftPos, leftVer: Uint8Array.from(vers), sessions: left.sessions, bad: scanner.bad, versions }
+}
+
+/** The bytes buf[pos - base, end) of each unit, one after the other, each followed by `sep` (unless -1). */
+function copyOut(buf: Buffer, base: number, positions: number[], ends: number[], sep: number): Uint8Array {
   let size = 0
-  const ends: number[] = new Array(pos.length)
-  for (let i = 0; i < pos.length; i++) {
-    const s = pos[i] - base
-    const nl = buf.indexOf(10, s)
-    ends[i] = nl < 0 ? buf.length : nl
-    size += ends[i] - s + 1
-  }
-  const leftBytes = new Uint8Array(size)
+  for (let i = 0; i < positions.length; i++) size += ends[i] - (positions[i] - base) + (sep < 0 ? 0 : 1)
+  const bytes = new Uint8Array(size)
   let at = 0
-  for (let i = 0; i < pos.length; i++) {
-    const s = pos[i] - base
-    leftBytes.set(buf.subarray(s, ends[i]), at)
+  for (let i = 0; i < positions.length; i++) {
+    const s = positions[i] - base
+    bytes.set(buf.subarray(s, ends[i]), at)
     at += ends[i] - s
-    leftBytes[at++] = 10
+    if (sep >= 0) bytes[at++] = sep
   }
-  const rendered = out.take()
-  return {
-    seq: job.seq,
-    ...tally,
-    out: rendered ?? new Uint8Array(0),
-    outSlot: -1,
-    outLength: rendered?.length ?? 0,
-    marks: Float64Array.from(marks),
-    counts: grouper.counts,
-    lines: lines + splitter.overlong,
-    overlong: splitter.overlong,
-    leftBytes,
-    leftPos: Float64Array.from(pos),
-    sessions: left.sessions,
-    clock: grouper.clock,
-  }
+  return bytes
 }

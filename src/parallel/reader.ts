@@ -14,6 +14,7 @@ import type { Options } from '../args.js'
 import { addLineCounts, Grouper, type LineCounts } from '../group/grouper.js'
 import { DEFAULT_MAX_LINE } from '../parse/lines.js'
 import { scanLine } from '../parse/line.js'
+import { addBadBytes, BinaryScanner, isFileHeader, recordSize, walkRecords, type BadBytes, type VslVersion } from '../parse/binary.js'
 import { OutputBuffer, OutputTurns } from '../output.js'
 import { addRecordCounts, newRecordCounts, type RecordCounts } from '../record-counts.js'
 import type { IncompleteReason, Transaction } from '../vsl/types.js'
@@ -57,6 +58,9 @@ export interface ReadTotals extends RecordCounts {
   counts: LineCounts
   lines: number
   overlong: number
+  /** Binary files: what was not records, and the file versions read (bit 1: VSL\0, bit 2: VSL2). */
+  bad?: BadBytes
+  versions?: number
   /** Transactions still pending when reading stopped early. */
   pending: number
 }
@@ -123,6 +127,14 @@ export class ParallelReader {
       w.on('error', onError)
     }
 
+    const binary: VslVersion | null = layout === 'binary VSL' ? 1 : layout === 'binary VSL2' ? 2 : null
+    const scanner = binary === null ? null : new BinaryScanner(binary, merge)
+    // Binary: the version where the next block starts; bytes to pass over (the file header, a record larger
+    // than a block) before it.
+    let version: VslVersion = binary ?? 1
+    let skipBytes = binary === null ? 0 : 4
+    // Blocks that start another file (appended to the one before): what is pending is settled before them.
+    const fileStarts = new Set<number>()
     const fh = await open(path, 'r')
     const block = this.par.blockBytes
     const maxLine = Math.min(DEFAULT_MAX_LINE, block >> 1)
@@ -159,34 +171,46 @@ export class ParallelReader {
             n += r.bytesRead
           }
           let start = 0
-          if (skipping) {
-            const nl = buf.indexOf(10, head)
-            if (nl < 0 || nl >= n) {
-              base += n
-              continue
-            }
-            skipping = false
-            start = nl + 1
-          }
+          let format: BlockJob['format'] = 0
           let cut = n
-          if (!eof) {
-            const nl = buf.lastIndexOf(10, n - 1)
-            if (nl < start) cut = start
-            else {
-              // At a blank line (a group boundary) in the block's second half, else after the last whole line.
-              const blank = buf.lastIndexOf('\n\n', n - 2)
-              cut = blank >= start + ((n - start) >> 1) ? blank + 2 : nl + 1
-              cut = beforeText(buf, start, cut, n)
+          if (binary !== null) {
+            start = Math.min(skipBytes, n)
+            skipBytes -= start
+            format = version
+            if (base + start > 0 && isFileHeader(buf, start)) fileStarts.add(sent)
+            const walk = walkRecords(buf, start, n, version)
+            if (!eof && walk.at === start && walk.size > block) {
+              // One record larger than a block: counted, and passed over, as a line too long is.
+              totals.overlong++
+              totals.lines++
+              skipBytes = walk.size - (n - start)
+              cut = start
+            } else if (!eof || walk.header) {
+              cut = walk.at
+              if (n > cut) carry = Buffer.from(buf.subarray(cut, n))
+              if (walk.header) eof = false // the next file's bytes are carried into the next block
             }
-            if (n - cut > maxLine) {
+            version = walk.version
+          } else {
+            if (skipping) {
+              const nl = buf.indexOf(10, head)
+              if (nl < 0 || nl >= n) {
+                base += n
+                continue
+              }
+              skipping = false
+              start = nl + 1
+            }
+            if (!eof) cut = this.textCut(buf, start, n)
+            if (!eof && n - cut > maxLine) {
               totals.overlong++
               totals.lines++
               skipping = true
-            } else if (n > cut) carry = Buffer.from(buf.subarray(cut, n))
+            } else if (!eof && n > cut) carry = Buffer.from(buf.subarray(cut, n))
           }
           if (cut > start) {
             if (start > 0) buf.copy(buf, 0, start, cut)
-            const job: BlockJob = { seq: sent, base: base + start, slot, length: cut - start, last: eof }
+            const job: BlockJob = { seq: sent, base: base + start, slot, length: cut - start, last: eof, format }
             if (w === 0) results.set(sent, this.main!.run(job))
             else this.workers[w - 1].postMessage(job)
             sent++
@@ -203,10 +227,17 @@ export class ParallelReader {
           wake = null
         }
         results.delete(done)
+        if (fileStarts.delete(done) && !hooks.stopped()) {
+          // Another file starts: what the one before left pending is settled first, as the sequential reader does.
+          pos = -Infinity
+          merge.flush('eof')
+          for (const m of merged) outs.current.push(m.text, bytesOut)
+          merged = []
+        }
         done++
         if (hooks.stopped()) continue
         const out = outs.current
-        this.take(r, merge, totals, (p) => (pos = p))
+        this.take(r, merge, scanner, totals, (p) => (pos = p))
         this.interleave(r, merged, out)
         merged = []
         // Time moved on in the block: what waits too long is evicted now, after the block's records.
@@ -269,21 +300,41 @@ export class ParallelReader {
     }
   }
 
-  /** Adds a block's figures and reads its leftover lines into the main grouper, in order. */
-  private take(r: BlockResult, merge: Grouper, totals: ReadTotals, at: (pos: number) => void): void {
+  /** Where a text block ends: at a blank line (a group boundary) in its second half, else after its last whole
+   *  line, and not before a line that may continue the one before it. */
+  private textCut(buf: Buffer, start: number, n: number): number {
+    const nl = buf.lastIndexOf(10, n - 1)
+    if (nl < start) return start
+    const blank = buf.lastIndexOf('\n\n', n - 2)
+    const cut = blank >= start + ((n - start) >> 1) ? blank + 2 : nl + 1
+    return beforeText(buf, start, cut, n)
+  }
+
+  /** Adds a block's figures and reads its leftover lines (or records) into the main grouper, in order. */
+  private take(r: BlockResult, merge: Grouper, scanner: BinaryScanner | null, totals: ReadTotals, at: (pos: number) => void): void {
     addRecordCounts(totals, r)
     addLineCounts(totals.counts, r.counts)
     totals.lines += r.lines
     totals.overlong += r.overlong
+    if (r.bad !== null) addBadBytes((totals.bad ??= { spans: 0, bytes: 0, first: null, cutShort: null }), r.bad)
+    totals.versions = (totals.versions ?? 0) | r.versions
     const buf = Buffer.from(r.leftBytes.buffer, r.leftBytes.byteOffset, r.leftBytes.byteLength)
     // The sessions the block left open are known from where they opened on, as when reading line by line.
     const sessions = r.sessions.sort((a, b) => a[2] - b[2])
     let k = 0
     let s = 0
     for (let i = 0; i < r.leftPos.length; i++) {
-      const nl = buf.indexOf(10, s)
       for (; k < sessions.length && sessions[k][2] < r.leftPos[i]; k++) merge.addSession(sessions[k][0], sessions[k][1])
       at(r.leftPos[i])
+      if (scanner !== null) {
+        const v = r.leftVer[i] as VslVersion
+        const e = s + recordSize(buf, s, v)
+        scanner.setVersion(v)
+        scanner.scan(buf, s, e, 0, true)
+        s = e
+        continue
+      }
+      const nl = buf.indexOf(10, s)
       scanLine(buf, s, nl > s && buf[nl - 1] === 13 ? nl - 1 : nl, merge) // CRLF, as the line splitter reads it
       s = nl + 1
     }

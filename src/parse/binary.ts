@@ -23,6 +23,8 @@ const BATCH = 255
 const SIDE_CLIENT = 99 // 'c'
 const SIDE_BACKEND = 98 // 'b'
 const SIDE_NONE = 45 // '-'
+/** Bytes decoded to a string at once (see BinaryScanner.text). */
+const WINDOW = 16 * 1024
 /** Records whose header is not trusted until this many in a row follow it (after a bad span). */
 const RESYNC_CONFIRM = 3
 
@@ -60,42 +62,80 @@ export interface BadSpot {
   why: string
 }
 
+/** What was not records, in one input (or one block of it): runs of bytes, their size, the first and why, and a
+ *  record the input ended inside of. */
+export interface BadBytes {
+  spans: number
+  bytes: number
+  first: BadSpot | null
+  cutShort: { pos: number; want: number; have: number } | null
+}
+
+/** Adds what a later part of the same input had (a block of the parallel reader). */
+export function addBadBytes(into: BadBytes, from: BadBytes): void {
+  into.spans += from.spans
+  into.bytes += from.bytes
+  into.first ??= from.first
+  into.cutShort ??= from.cutShort
+}
+
 export class BinaryScanner {
   /** Records read (each one line of varnishlog's raw output). */
   records = 0
-  /** Runs of bytes that were not records, and their size in bytes. */
-  badSpans = 0
-  badBytes = 0
-  first: BadSpot | null = null
-  /** The input ended inside a record: its size, and the bytes that were there. */
-  cutShort: { pos: number; want: number; have: number } | null = null
+  readonly bad: BadBytes = { spans: 0, bytes: 0, first: null, cutShort: null }
   /** Block mode (src/parallel): set to each record's position before it goes to the sink. */
   onRecord: ((pos: number) => void) | null = null
+  /** A file header where a record should start: another file begins (its transactions are not this one's). */
+  onFileHeader: (() => void) | null = null
   /** The file versions read (a file appended to another may be of another version). */
   readonly versions = new Set<VslVersion>()
   private t: Table
   private inBad = false
+  /** The window of the buffer being read, decoded (see text()). */
+  private win = ''
+  private winStart = 0
+  private winEnd = -1
+  private readonly startVersion: VslVersion
+  /** Where a file header switched the version: position, version, … */
+  private readonly switches: number[] = []
 
   constructor(
     version: VslVersion,
     private readonly sink: LineSink,
   ) {
     this.t = TABLES[version]
+    this.startVersion = version
     this.versions.add(version)
+  }
+
+  /** Reads on in another version's numbering (the parallel reader's leftovers, each of the version it had). */
+  setVersion(v: VslVersion): void {
+    this.t = TABLES[v]
+  }
+
+  /** The version the record at `pos` was read in. */
+  versionAt(pos: number): VslVersion {
+    let v = this.startVersion
+    for (let i = 0; i < this.switches.length && this.switches[i] <= pos; i += 2) v = this.switches[i + 1] as VslVersion
+    return v
   }
 
   /** Reads the records of buf[start, end) (`base` is the position of buf[0] in the input). Returns where the
    *  first record that does not end within `end` starts: the caller gives those bytes again with more after them.
    *  With `last` (the input ends at `end`) it reads to the end: a record cut short there is counted. */
   scan(buf: Buffer, start: number, end: number, base: number, last = false): number {
+    this.winEnd = -1
     let p = start
     while (end - p >= 4) {
-      const w0 = buf.readUInt32LE(p)
+      const w0 = u32(buf, p)
       if (w0 === MAGIC_VSL1 || w0 === MAGIC_VSL2) {
         // Another file's header: read on in its version.
-        this.t = TABLES[w0 === MAGIC_VSL1 ? 1 : 2]
-        this.versions.add(w0 === MAGIC_VSL1 ? 1 : 2)
+        const v = w0 === MAGIC_VSL1 ? 1 : 2
+        this.t = TABLES[v]
+        this.versions.add(v)
+        this.switches.push(base + p, v)
         this.inBad = false
+        this.onFileHeader?.()
         p += 4
         continue
       }
@@ -107,15 +147,15 @@ export class BinaryScanner {
       if (why === null && end - p < size) {
         if (!last) break // the rest of it is in the next chunk
         if (!this.inBad) {
-          this.cutShort = { pos: base + p, want: size, have: end - p }
-          this.bad(base + p, 'cut short', end - p)
+          this.bad.cutShort = { pos: base + p, want: size, have: end - p }
+          this.skip(base + p, 'cut short', end - p)
           return end
         }
       }
       const sure = why !== null || end - p < size || !this.inBad ? null : this.confirmed(buf, p, end, last)
       if (sure === 'wait') break
       if (why !== null || end - p < size || sure === 'no') {
-        this.bad(base + p, why ?? 'no record', 4)
+        this.skip(base + p, why ?? 'no record', 4)
         p += 4
         continue
       }
@@ -127,22 +167,22 @@ export class BinaryScanner {
       p += size
     }
     if (last && end > p) {
-      if (!this.inBad) this.cutShort = { pos: base + p, want: this.t.overhead, have: end - p }
-      this.bad(base + p, 'cut short', end - p)
+      if (!this.inBad) this.bad.cutShort = { pos: base + p, want: this.t.overhead, have: end - p }
+      this.skip(base + p, 'cut short', end - p)
       return end
     }
     return p
   }
 
   private emit(buf: Buffer, p: number, oh: number, tag: number, len: number): void {
-    const w1 = buf.readUInt32LE(p + 4)
+    const w1 = u32(buf, p + 4)
     let vxid: number
     let marks: number
     if (oh === 8) {
       vxid = w1 & 0x3fffffff
       marks = w1 >>> 30
     } else {
-      const w2 = buf.readUInt32LE(p + 8)
+      const w2 = u32(buf, p + 8)
       vxid = (w2 & 0x7ffff) * 0x100000000 + w1
       marks = w2 >>> 30
     }
@@ -150,20 +190,33 @@ export class BinaryScanner {
     const d = p + oh
     const kind = this.t.kinds[tag]
     let data: string
+    // A plain tag's data is a C string, ended by its NUL.
     if (kind === 0) {
-      data = len === 0 ? '' : buf.latin1Slice(d, buf[d + len - 1] === 0 ? d + len - 1 : d + len)
+      data = len === 0 ? '' : this.text(buf, d, buf[d + len - 1] === 0 ? d + len - 1 : d + len)
       const nul = data.indexOf('\0')
       if (nul >= 0) data = data.slice(0, nul) // printed with %.*s: up to the first NUL
-    } else data = kind === 1 ? unsafe(buf, d, len) : binary(buf, d, len)
+    }
+    else data = kind === 1 ? unsafe(buf, d, len) : binary(buf, d, len)
     this.records++
     this.sink.record(0, vxid, this.t.names[tag], data, side)
+  }
+
+  /** buf[a, b) as a latin1 string (one char per byte): a slice of a window of the buffer decoded at once, so that
+   *  a record costs no call into the runtime. Windows are small: a record still pending keeps its window alive. */
+  private text(buf: Buffer, a: number, b: number): string {
+    if (b > this.winEnd || a < this.winStart) {
+      this.winStart = a
+      this.winEnd = Math.min(buf.length, Math.max(b, a + WINDOW))
+      this.win = buf.latin1Slice(a, this.winEnd)
+    }
+    return this.win.slice(a - this.winStart, b - this.winStart)
   }
 
   /** Why the header at p is not a record's, or null. */
   private headerProblem(buf: Buffer, p: number, tag: number): string | null {
     if (tag === BATCH) return null
     if (tag === 0 || tag >= this.t.names.length) return `tag number ${tag} is not in the table of VSL${this.t.overhead === 8 ? '' : '2'} files`
-    if (this.t.overhead === 12 && (buf.readUInt32LE(p + 8) & 0x3ff80000) !== 0) return 'bits that must be zero are set'
+    if (this.t.overhead === 12 && (u32(buf, p + 8) & 0x3ff80000) !== 0) return 'bits that must be zero are set'
     return null
   }
 
@@ -176,7 +229,7 @@ export class BinaryScanner {
       if (q === end) return last ? 'yes' : 'wait'
       const oh = this.t.overhead
       if (end - q < oh) return last ? 'no' : 'wait'
-      const w0 = buf.readUInt32LE(q)
+      const w0 = u32(buf, q)
       if (w0 === MAGIC_VSL1 || w0 === MAGIC_VSL2) return 'yes'
       const len = w0 & 0xffff
       const tag = w0 >>> 24
@@ -190,14 +243,54 @@ export class BinaryScanner {
     return 'yes'
   }
 
-  private bad(pos: number, why: string, bytes: number): void {
+  private skip(pos: number, why: string, bytes: number): void {
     if (!this.inBad) {
-      this.badSpans++
-      if (this.first === null) this.first = { pos, why }
+      this.bad.spans++
+      this.bad.first ??= { pos, why }
     }
     this.inBad = true
-    this.badBytes += bytes
+    this.bad.bytes += bytes
   }
+}
+
+/** The size in bytes of the record at p (its header there), in a file of version v. */
+export function recordSize(buf: Uint8Array, p: number, v: VslVersion): number {
+  const w0 = u32(buf, p)
+  const oh = TABLES[v].overhead
+  return w0 >>> 24 === BATCH ? oh : oh + (((w0 & 0xffff) + 3) & ~3)
+}
+
+/** Steps from record to record from `start` by their lengths alone (what the parallel reader cuts blocks at): where
+ *  the first record that does not end by `end` starts, the version there, and that record's size; or where another
+ *  file's header starts (`header`: a file appended to this one, read as a file of its own). */
+export function walkRecords(buf: Uint8Array, start: number, end: number, v: VslVersion): { at: number; version: VslVersion; size: number; header: boolean } {
+  let p = start
+  while (end - p >= 4) {
+    const w0 = u32(buf, p)
+    if (w0 === MAGIC_VSL1 || w0 === MAGIC_VSL2) {
+      if (p > start) return { at: p, version: v, size: 4, header: true }
+      v = w0 === MAGIC_VSL1 ? 1 : 2
+      p += 4
+      continue
+    }
+    if (end - p < TABLES[v].overhead) break
+    const size = recordSize(buf, p, v)
+    if (end - p < size) return { at: p, version: v, size, header: false }
+    p += size
+  }
+  return { at: p, version: v, size: TABLES[v].overhead, header: false }
+}
+
+/** A file header at p: the start of a file appended to the one before. */
+export function isFileHeader(buf: Uint8Array, p: number): boolean {
+  if (buf.length - p < 4) return false
+  const w0 = u32(buf, p)
+  return w0 === MAGIC_VSL1 || w0 === MAGIC_VSL2
+}
+
+/** The little-endian word at p (p + 4 <= length, checked by the caller). */
+function u32(buf: Uint8Array, p: number): number {
+  return (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0
 }
 
 /** vsl_print_unsafe: `"…"`, printable ASCII as it is, every other byte as %XX. */

@@ -5,7 +5,7 @@
 
 import { VlogdumpError } from '../errors.js'
 import { Grouper } from '../group/grouper.js'
-import { BinaryScanner, vslVersion, type VslVersion } from '../parse/binary.js'
+import { BinaryScanner, vslVersion, type BadBytes, type VslVersion } from '../parse/binary.js'
 import type { ChunkReader, InputContext } from './read-input.js'
 
 export class BinaryReader implements ChunkReader {
@@ -25,6 +25,8 @@ export class BinaryReader implements ChunkReader {
   ) {
     this.grouper = new Grouper(ctx.limits, ctx.emit)
     this.scanner = new BinaryScanner(headerVersion(head, name), this.grouper)
+    // Groups never span files, even appended to each other (cat a.vsl b.vsl).
+    this.scanner.onFileHeader = () => this.grouper.flush('eof')
   }
 
   async push(chunk: Buffer): Promise<void> {
@@ -54,18 +56,18 @@ export class BinaryReader implements ChunkReader {
     if (!early) this.grouper.flush('eof')
     const s = this.scanner
     for (const v of [...s.versions].sort()) state.layouts.add(`binary VSL${v === 2 ? '2' : ''}`)
-    this.grouper.counts.bad += s.badSpans
+    this.grouper.counts.bad += s.bad.spans
     state.addTotals({
       records: 0,
       shown: 0,
       backendOnly: 0,
       incomplete: {},
       counts: this.grouper.counts,
-      lines: s.records + s.badSpans,
+      lines: s.records + s.bad.spans,
       overlong: 0,
       pending,
     })
-    if (s.badSpans > 0) state.warn(badMessage(this.name, s))
+    if (s.bad.spans > 0) state.warn(badMessage(this.name, s.bad))
   }
 
   /** Keeps the bytes a chunk ended in (copied: the chunk's memory is reused), to read them with the next. */
@@ -84,13 +86,13 @@ function headerVersion(head: Buffer, name: string): VslVersion {
   )
 }
 
-/** `capture.vsl: 3 runs of bytes (120 bytes) are not records; the first at byte 4096: tag number 0 is not …` */
-function badMessage(name: string, s: BinaryScanner): string {
+/** `capture.vsl: 3 runs of bytes (120 bytes) skipped, not records; the first at byte 4096: tag number 0 is not …` */
+export function badMessage(name: string, bad: BadBytes): string {
   const label = name === '-' ? 'stdin' : name
-  const runs = s.badSpans === 1 ? '1 run of bytes' : `${s.badSpans} runs of bytes`
-  const first = s.first!
-  const cut = s.cutShort
+  const runs = bad.spans === 1 ? '1 run of bytes' : `${bad.spans} runs of bytes`
+  const first = bad.first!
+  const cut = bad.cutShort
   const cutText = cut === null ? '' : `it ends inside a record (${cut.have} of its ${cut.want} bytes)`
-  if (cut !== null && cut.pos === first.pos) return `${label}: ${runs} (${s.badBytes} bytes) skipped, not records: ${cutText}`
-  return `${label}: ${runs} (${s.badBytes} bytes) skipped, not records; the first at byte ${first.pos}: ${first.why}${cut === null ? '' : `; ${cutText}`}`
+  if (cut !== null && cut.pos === first.pos) return `${label}: ${runs} (${bad.bytes} bytes) skipped, not records: ${cutText}`
+  return `${label}: ${runs} (${bad.bytes} bytes) skipped, not records; the first at byte ${first.pos}: ${first.why}${cut === null ? '' : `; ${cutText}`}`
 }

@@ -6,7 +6,8 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import type { RunSettings } from '../run.js'
 import type { GrouperOptions } from '../group/grouper.js'
-import { isBinaryVsl } from '../input.js'
+import { vslVersion } from '../parse/binary.js'
+import { badMessage } from './binary-input.js'
 import { DEFAULT_BLOCK, ParallelReader } from '../parallel/reader.js'
 import { LayoutSniffer } from '../parse/layout.js'
 import type { RecordStage, RecordStages } from './records.js'
@@ -44,7 +45,13 @@ export class ParallelInput {
     this.reader ??= new ParallelReader(this.opts, { threads: this.threads, blockBytes: this.blockBytes }, { keep, render, bytesOut })
     const hooks = { emit: records.rendered, write: out.write, stopped: () => state.stopped || state.interrupted }
     try {
-      state.addTotals(await this.reader.read(path, hooks, limits, layout))
+      const binary = layout.startsWith('binary')
+      if (!binary) state.layouts.add(layout)
+      const totals = await this.reader.read(path, hooks, limits, layout)
+      state.addTotals(totals)
+      // A binary file's versions, as the sequential reader names them (a file appended to another may differ).
+      if (binary) for (const v of [1, 2]) if ((totals.versions ?? 0) & v) state.layouts.add(v === 1 ? 'binary VSL' : 'binary VSL2')
+      if (totals.bad !== undefined && totals.bad.spans > 0) state.warn(badMessage(name, totals.bad))
     } catch (err) {
       state.fail(describeReadError(name, err))
     }
@@ -55,8 +62,8 @@ export class ParallelInput {
   }
 }
 
-/** The layout of a file worth reading with worker threads (large, plain text of Varnish 4-7 with LF line ends),
- *  from its first 64 KiB; null for any other file (gzip, binary VSL, Varnish 2.1/3.0, CR-only, small). */
+/** The layout of a file worth reading with worker threads (large, plain: binary VSL, or text of Varnish 4 and
+ *  later with LF line ends), from its first 64 KiB; null for any other file (gzip, Varnish 2.1/3.0, CR-only, small). */
 function parallelLayout(path: string, minBytes: number): string | null {
   let head: Buffer
   try {
@@ -71,7 +78,9 @@ function parallelLayout(path: string, minBytes: number): string | null {
   } catch {
     return null // the sequential reader reports it
   }
-  if (head.length < 4 || (head[0] === 0x1f && head[1] === 0x8b) || isBinaryVsl(head) || head.indexOf(10) < 0) return null
+  const binary = vslVersion(head)
+  if (binary === 1 || binary === 2) return binary === 1 ? 'binary VSL' : 'binary VSL2'
+  if (head.length < 4 || binary !== null || (head[0] === 0x1f && head[1] === 0x8b) || head.indexOf(10) < 0) return null
   const sniffer = new LayoutSniffer()
   sniffer.sniff(head)
   return sniffer.layout === null || sniffer.layout === 'legacy' ? null : sniffer.describe()
