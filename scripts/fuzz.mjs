@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import fc from 'fast-check'
 
-const { check, mutate, NOISE } = await import(new URL('../dist/test/fuzz/mutate.js', import.meta.url).href)
+const { check, checkBinary, mutate, mutateBinary, NOISE } = await import(new URL('../dist/test/fuzz/mutate.js', import.meta.url).href)
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -32,10 +32,36 @@ const mutation = fc.oneof(
   fc.record({ kind: fc.constant('concat') }),
   fc.record({ kind: fc.constant('insert'), at: fc.nat(), text: fc.constantFrom(...NOISE.map((n) => '\n' + n + '\n')) }),
 )
+// Binary files (varnishlog -w), every other input.
+const binFiles = ['fixtures/lab/lab.vsl', 'fixtures/varnish-8.0/lab.vsl', 'fixtures/format/edge.vsl']
+const bins = binFiles.map((f) => readFileSync(new URL(`../${f}`, import.meta.url)))
+const binaryMutation = fc.oneof(
+  fc.record({ kind: fc.constant('truncate'), at: fc.nat() }),
+  fc.record({ kind: fc.constant('flip'), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) }),
+  fc.record({ kind: fc.constant('word'), at: fc.nat(), value: fc.nat() }),
+  fc.record({ kind: fc.constant('drop-record'), record: fc.nat() }),
+  fc.record({ kind: fc.constant('dup-record'), record: fc.nat() }),
+  fc.record({ kind: fc.constant('concat') }),
+  fc.record({ kind: fc.constant('insert'), at: fc.nat(), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 64 }) }),
+)
 const end = Date.now() + minutes * 60_000
 let tried = 0
 let failed = 0
 while (Date.now() < end) {
+  if (tried % 2 === 1) {
+    const [[which, ms, maxPending]] = fc.sample(fc.tuple(fc.nat({ max: bins.length - 1 }), fc.array(binaryMutation, { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 1000 })), { numRuns: 1, seed: seed++ })
+    const input = mutateBinary(bins[which], ms)
+    const problems = await checkBinary(input, { maxPending })
+    tried++
+    if (problems.length > 0) {
+      failed++
+      mkdirSync('fuzz-failures', { recursive: true })
+      writeFileSync(`fuzz-failures/${failed}.vsl`, input)
+      writeFileSync(`fuzz-failures/${failed}.txt`, `${binFiles[which]}\n${JSON.stringify(ms)}\nmaxPending ${maxPending}\n\n${problems.join('\n')}\n`)
+      console.error(`failure ${failed}: ${problems[0].split('\n')[0]} (saved in fuzz-failures/${failed}.vsl)`)
+    }
+    continue
+  }
   const [sample] = fc.sample(fc.tuple(fc.nat({ max: texts.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 1000 })), { numRuns: 1, seed: seed++ })
   const [which, ms, maxPending] = sample
   const input = mutate(texts[which], ms)
