@@ -13,6 +13,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, ren
 import { cpus, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { DATA_DIR, INPUTS, REPO, ensureInput, parseSize, type GenMeta } from './gen.js'
+import { ensureVslInput } from './gen-vsl.js'
 
 const CLI = join(REPO, 'dist', 'vlogdump.cjs')
 const RESULTS_DIR = join(REPO, 'bench', 'results')
@@ -257,7 +258,7 @@ function parseSummary(stderr: string): Summary | null {
 // Results.
 
 interface Row {
-  section: 'throughput' | 'baseline' | 'memory' | 'startup'
+  section: 'throughput' | 'baseline' | 'memory' | 'startup' | 'binary'
   input: string
   scenario: string
   bytes: number | null
@@ -342,12 +343,13 @@ async function vlogdumpRow(
 
 /** Runs a scenario once on an input's one-repetition fixture: whether the CLI knows its options, and how many
  *  records it shows there. */
-async function probe(args: string[], fixture: string): Promise<{ ok: boolean; why: string; shown: number | null }> {
+async function probe(args: string[], fixture: string): Promise<{ ok: boolean; why: string; shown: number | null; records: number | null }> {
   const m = await measure([CLI, ...args, '--summary', join(REPO, fixture)])
   if (m.code === 2 && /Unknown argument/i.test(m.stderr)) {
-    return { ok: false, why: m.stderr.trim().replace(/^vlogdump: /, ''), shown: null }
+    return { ok: false, why: m.stderr.trim().replace(/^vlogdump: /, ''), shown: null, records: null }
   }
-  return { ok: true, why: '', shown: parseSummary(m.stderr)?.shown ?? null }
+  const s = parseSummary(m.stderr)
+  return { ok: true, why: '', shown: s?.shown ?? null, records: s?.records ?? null }
 }
 
 /** A row with everything not given empty (null, none). */
@@ -426,30 +428,47 @@ async function pipeLatency(runs: number): Promise<number[]> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// varnishlog on the binary capture.
+// Binary VSL: vlogdump reading a varnishlog -w file natively, side by side with varnishlog on the same file.
 
 const HAVE_VARNISHLOG = spawnSync('varnishlog', ['-V'], { stdio: 'ignore' }).status === 0
 
-/** The binary capture of the vxid input (fixtures/varnish-7.1/small.vsl) repeated `repetitions` times: the file
- *  header once, then the records again and again (vxids repeat, which varnishlog takes as new transactions once
- *  the earlier ones ended). Streamed to bench/data. */
-function repeatedVsl(repetitions: number, size: string, log: (s: string) => void): string {
-  const path = join(DATA_DIR, `vxid-${size}.vsl`)
-  const src = readFileSync(join(REPO, 'fixtures/varnish-7.1/small.vsl'))
-  const HEADER = 4 // "VSL\0"
-  const want = HEADER + repetitions * (src.length - HEADER)
-  if (existsSync(path) && statSync(path).size === want) return path
-  log(`gen: ${path} …`)
-  const fd = openSync(path + '.tmp', 'w')
-  try {
-    writeSync(fd, src.subarray(0, HEADER))
-    for (let i = 0; i < repetitions; i++) writeSync(fd, src.subarray(HEADER))
-  } finally {
-    closeSync(fd)
+/** What runs on the binary input: vlogdump scenarios, each with the varnishlog -q that selects the same records
+ *  (null: varnishlog has no counterpart). */
+const BINARY: { name: string; args: string[]; varnishlog: string | null }[] = [
+  { name: 'misses-slow', args: ['--misses', '--slow', '200'], varnishlog: 'VCL_call eq "MISS" and Timestamp:Resp[2] > 0.2' },
+  { name: 'query', args: ['-q', 'VCL_call eq "MISS" and Timestamp:Resp[2] > 0.2'], varnishlog: 'VCL_call eq "MISS" and Timestamp:Resp[2] > 0.2' },
+  { name: 'json', args: ['--json'], varnishlog: null },
+  { name: 'json -j1', args: ['--json', '--threads', '1'], varnishlog: null },
+]
+
+/** Rows of the binary section, and the ratios varnishlog time / vlogdump time. */
+async function binaryRows(cfg: Config, log: (s: string) => void): Promise<{ rows: Row[]; ratios: Record<string, number | null> }> {
+  const rows: Row[] = []
+  const ratios: Record<string, number | null> = {}
+  const fixture = 'fixtures/varnish-7.1/small.vsl'
+  const perRepRecords = (await probe([], fixture)).records
+  const { path, meta } = ensureVslInput(cfg.size, perRepRecords ?? 0, log)
+  const input = `vsl-${cfg.size}`
+  for (const b of BINARY) {
+    let vl: Row | null = null
+    if (b.varnishlog !== null && HAVE_VARNISHLOG) {
+      log(`${input} × varnishlog -r -q (${b.name}) …`)
+      vl = commandRow('binary', input, `varnishlog -r -q (${b.name})`, await repeat(['varnishlog', '-r', path, '-q', b.varnishlog], cfg.runs, path), meta.bytes)
+      rows.push(vl)
+      log(` ${vl.seconds!.toFixed(2)} s\n`)
+    }
+    const p = await probe(b.args, fixture)
+    log(`${input} × ${b.name} …`)
+    const r = await vlogdumpRow('binary', input, b.name, b.args, path, meta, p.shown, cfg.runs, 'all')
+    rows.push(r)
+    log(` ${r.seconds?.toFixed(2)} s, ${r.check}\n`)
+    if (vl !== null) {
+      const ratio = vl.seconds !== null && r.seconds !== null ? vl.seconds / r.seconds : null
+      ratios[b.name] = ratio
+      r.note = `varnishlog / vlogdump = ${ratio === null ? '-' : ratio.toFixed(2)}`
+    }
   }
-  renameSync(path + '.tmp', path)
-  log(` ${(want / 1e6).toFixed(0)} MB\n`)
-  return path
+  return { rows, ratios }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -532,17 +551,6 @@ async function main(): Promise<void> {
       const med = r.seconds!
       log(` ${med.toFixed(2)} s\n`)
     }
-    if (name === 'vxid' && HAVE_VARNISHLOG) {
-      const bin = repeatedVsl(meta.repetitions, cfg.size, log)
-      for (const v of VARNISHLOG) {
-        log(`${name} × ${v.name} …`)
-        const r = commandRow('baseline', `${name}-${cfg.size}`, v.name, await repeat(['varnishlog', '-r', bin, '-q', v.query], cfg.runs, bin), meta.bytes)
-        r.note = `${statSync(bin).size} bytes of binary VSL; MB/s of the equivalent text`
-        rows.push(r)
-        const med = r.seconds!
-        log(` ${med.toFixed(2)} s\n`)
-      }
-    }
     for (const sc of SCENARIOS) {
       if (sc.inputs !== undefined && !sc.inputs.includes(name)) continue
       const p = await probe(sc.args, INPUTS[name].fixture)
@@ -558,6 +566,10 @@ async function main(): Promise<void> {
       log(` ${row.seconds?.toFixed(2)} s, ${row.check}\n`)
     }
   }
+
+  // Binary VSL, with varnishlog beside it.
+  const binary = await binaryRows(cfg, log)
+  rows.push(...binary.rows)
 
   // Memory.
   const memory: Record<string, unknown> = {}
@@ -615,6 +627,7 @@ async function main(): Promise<void> {
   let out = table(rows)
   const ratio = memory.vxidPeakRssRatio4x as number | null
   out += `\nmemory: peak RSS vxid ${scaleSize(cfg.size, 4)} / ${cfg.size} = ${ratio === null ? '- (skipped)' : ratio.toFixed(2)}`
+  out += `\nbinary: varnishlog / vlogdump = ${Object.entries(binary.ratios).map(([k, v]) => `${v === null ? '-' : v.toFixed(2)} (${k})`).join(', ') || '- (varnishlog not installed)'}`
   out += `; raw-unfinished -L 1000: ${fmt(memory.rawUnfinishedL1000MiB as number | null, 0)} MiB, -L 10000: ${fmt(memory.rawUnfinishedL10000MiB as number | null, 0)} MiB\n`
   for (const [key, { meta }] of inputs) {
     out += `input ${key.replace('@', '-')}: ${meta.repetitions} × ${meta.fixture.split('/').pop()}, ${fmt(meta.lines, 0)} lines, expect ${fmt(meta.expect.records, 0)} records, ${fmt(meta.expect.incomplete, 0)} incomplete\n`
@@ -633,6 +646,7 @@ async function main(): Promise<void> {
     generation,
     rows,
     memory,
+    binaryRatios: binary.ratios,
     totalSeconds,
   }
   mkdirSync(RESULTS_DIR, { recursive: true })

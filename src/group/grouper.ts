@@ -407,13 +407,13 @@ export class Grouper implements LineSink {
       // SessOpen <remote ip> <port> <listener> <local ip> <port> <time> <fd>
       const a = data.indexOf(' ')
       const b = a < 0 ? -1 : data.indexOf(' ', a + 1)
-      if (b > 0 && s.addr === null) s.addr = data.slice(0, b)
+      if (b > 0 && s.addr === null) s.addr = own(data.slice(0, b))
     } else if (tag === 'Proxy') {
       // Proxy <version> <client ip> <client port> <server ip> <server port>
       const a = data.indexOf(' ')
       const b = a < 0 ? -1 : data.indexOf(' ', a + 1)
       const c = b < 0 ? -1 : data.indexOf(' ', b + 1)
-      if (c > 0) s.addr = data.slice(a + 1, c)
+      if (c > 0) s.addr = own(data.slice(a + 1, c))
     }
   }
 
@@ -522,6 +522,12 @@ function link(tx: Transaction, data: string, seen: number): void {
   tx.links.push(vxid)
   tx.linkReasons.push(c < 0 ? data.slice(b + 1) : data.slice(b + 1, c))
   tx.linkSeen.push(seen)
+}
+
+/** A string of its own: a slice of the data would keep all the text it was cut from (binary input decodes
+ *  16 KiB at a time) alive as long as the session is remembered. */
+function own(s: string): string {
+  return s.length < 13 ? s : Buffer.from(s, 'latin1').latin1Slice(0, s.length)
 }
 
 function toInt(s: string): number {
