@@ -281,4 +281,18 @@ describe('Grouper', () => {
     const recs = await recordsOf([lines(...r.slice(0, 4)), lines(...r.slice(4))])
     assert.deepEqual(recs.map((x) => [x.vxid, x.incomplete]), [[2, 'eof'], [2, 'eof']])
   })
+
+  it('a session whose End the log never had does not swallow a request that gets its vxid again (vxids wrap)', async () => {
+    const input = [
+      raw(7, 'Begin', 'sess 0 HTTP/1'),
+      raw(7, 'SessOpen', '127.0.0.1 4000 a1 127.0.0.1 80 10.0 20'),
+      // … much later, the vxid comes round again, for a request of another session:
+      raw(5, 'Begin', 'sess 0 HTTP/1'),
+      raw(5, 'SessOpen', '127.0.0.2 4001 a1 127.0.0.1 80 10.0 21'),
+      ...req(7, 5, 'rxreq', '/again', 10),
+      raw(5, 'End'),
+    ]
+    const recs = await recordsOf([lines(...input)])
+    assert.deepEqual(recs.map((r) => [r.vxid, r.request.url, r.incomplete]), [[7, '/again', null]])
+  })
 })

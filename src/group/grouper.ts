@@ -217,7 +217,10 @@ export class Grouper implements LineSink {
       tx = this.pending.get(vxid)
       if (tx === undefined) {
         const s = this.sessions.get(vxid)
-        if (s !== undefined) {
+        // A request or fetch beginning under a session's vxid: varnishd handed it out again (vxids wrap), and the
+        // session, whose End the log never had, is gone.
+        if (s !== undefined && tag === 'Begin' && !data.startsWith('sess')) this.sessions.delete(vxid)
+        else if (s !== undefined) {
           this.sessionRecord(s, tag, data)
           if (tag === 'End') this.sessions.delete(vxid)
           this.lastTx = null
