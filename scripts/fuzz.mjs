@@ -44,6 +44,14 @@ const binaryMutation = fc.oneof(
   fc.record({ kind: fc.constant('concat') }),
   fc.record({ kind: fc.constant('insert'), at: fc.nat(), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 64 }) }),
 )
+/** Writes a failing input to fuzz-failures/<n>.<ext>, with what made it and what failed beside it. */
+function save(input, ext, file, ms, maxPending, problems) {
+  failed++
+  mkdirSync('fuzz-failures', { recursive: true })
+  writeFileSync(`fuzz-failures/${failed}.${ext}`, input)
+  writeFileSync(`fuzz-failures/${failed}.txt`, `${file}\n${JSON.stringify(ms)}\nmaxPending ${maxPending}\n\n${problems.join('\n')}\n`)
+  console.error(`failure ${failed}: ${problems[0].split('\n')[0]} (saved in fuzz-failures/${failed}.${ext})`)
+}
 const end = Date.now() + minutes * 60_000
 let tried = 0
 let failed = 0
@@ -53,13 +61,7 @@ while (Date.now() < end) {
     const input = mutateBinary(bins[which], ms)
     const problems = await checkBinary(input, { maxPending })
     tried++
-    if (problems.length > 0) {
-      failed++
-      mkdirSync('fuzz-failures', { recursive: true })
-      writeFileSync(`fuzz-failures/${failed}.vsl`, input)
-      writeFileSync(`fuzz-failures/${failed}.txt`, `${binFiles[which]}\n${JSON.stringify(ms)}\nmaxPending ${maxPending}\n\n${problems.join('\n')}\n`)
-      console.error(`failure ${failed}: ${problems[0].split('\n')[0]} (saved in fuzz-failures/${failed}.vsl)`)
-    }
+    if (problems.length > 0) save(input, 'vsl', binFiles[which], ms, maxPending, problems)
     continue
   }
   const [sample] = fc.sample(fc.tuple(fc.nat({ max: texts.length - 1 }), fc.array(mutation, { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 1000 })), { numRuns: 1, seed: seed++ })
@@ -67,13 +69,7 @@ while (Date.now() < end) {
   const input = mutate(texts[which], ms)
   const problems = await check(input, { maxPending })
   tried++
-  if (problems.length > 0) {
-    failed++
-    mkdirSync('fuzz-failures', { recursive: true })
-    writeFileSync(`fuzz-failures/${failed}.log`, input, 'latin1')
-    writeFileSync(`fuzz-failures/${failed}.txt`, `${files[which]}\n${JSON.stringify(ms)}\nmaxPending ${maxPending}\n\n${problems.join('\n')}\n`)
-    console.error(`failure ${failed}: ${problems[0].split('\n')[0]} (saved in fuzz-failures/${failed}.log)`)
-  }
+  if (problems.length > 0) save(Buffer.from(input, 'latin1'), 'log', files[which], ms, maxPending, problems)
 }
 console.log(`fuzz: ${tried} inputs tried in ${minutes} min, ${failed} failed`)
 process.exitCode = failed > 0 ? 1 : 0

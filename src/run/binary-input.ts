@@ -6,7 +6,7 @@
 import { VlogdumpError } from '../errors.js'
 import { Grouper } from '../group/grouper.js'
 import { BinaryScanner, vslVersion, type BadBytes, type VslVersion } from '../parse/binary.js'
-import type { ChunkReader, InputContext } from './read-input.js'
+import { settleInput, type ChunkReader, type InputContext } from './read-input.js'
 
 export class BinaryReader implements ChunkReader {
   private readonly grouper: Grouper
@@ -49,24 +49,13 @@ export class BinaryReader implements ChunkReader {
     this.carry = null
   }
 
+  /** Settles what is pending (see settleInput), names the file versions read, and says what was skipped. */
   finish(): void {
-    const { state } = this.ctx
-    const early = state.interrupted || state.limited
-    const pending = early ? this.grouper.pendingCount : 0
-    if (!early) this.grouper.flush('eof')
     const s = this.scanner
-    for (const v of [...s.versions].sort()) state.layouts.add(`binary VSL${v === 2 ? '2' : ''}`)
+    const { state } = this.ctx
     this.grouper.counts.bad += s.bad.spans
-    state.addTotals({
-      records: 0,
-      shown: 0,
-      backendOnly: 0,
-      incomplete: {},
-      counts: this.grouper.counts,
-      lines: s.records + s.bad.spans,
-      overlong: 0,
-      pending,
-    })
+    settleInput(this.ctx, this.grouper, { lines: s.records + s.bad.spans, overlong: 0, rejected: 0 })
+    for (const v of [...s.versions].sort()) state.layouts.add(`binary VSL${v === 2 ? '2' : ''}`)
     if (s.bad.spans > 0) state.warn(badMessage(this.name, s.bad))
   }
 

@@ -3,7 +3,8 @@
 // halts. Errors are reported, and what was read is counted either way.
 
 import { chunksOf, type Input } from '../input.js'
-import type { EmitFn, GrouperOptions } from '../group/grouper.js'
+import type { EmitFn, Grouper, GrouperOptions } from '../group/grouper.js'
+import type { LegacyGrouper } from '../group/legacy.js'
 import type { InputFormat } from '../parse/layout.js'
 import { vslVersion } from '../parse/binary.js'
 import { BinaryReader } from './binary-input.js'
@@ -57,6 +58,17 @@ export async function readInput(input: Input, ctx: InputContext): Promise<void> 
   }
   reader?.finish()
   await ctx.out.flush()
+}
+
+/** What a reader does at the end of its input (or after a read error): what is still pending is emitted as
+ *  incomplete (eof) — on Ctrl-C or -k only what is decided is printed, and what is pending is counted — and the
+ *  input's tallies go to the run's. */
+export function settleInput(ctx: InputContext, grouper: Grouper | LegacyGrouper, read: { lines: number; overlong: number; rejected: number }): void {
+  const { state } = ctx
+  const early = state.interrupted || state.limited
+  const pending = early ? grouper.pendingCount : 0
+  if (!early) grouper.flush('eof')
+  state.addTotals({ records: 0, shown: 0, backendOnly: 0, incomplete: {}, counts: grouper.counts, pending, ...read })
 }
 
 function chooseReader(first: Buffer, name: string, ctx: InputContext): ChunkReader {

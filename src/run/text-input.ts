@@ -7,7 +7,7 @@ import { LegacyGrouper } from '../group/legacy.js'
 import { FormatFilter, LayoutSniffer } from '../parse/layout.js'
 import { scanLine, TAG_WIDTH, TAG_WIDTH_LEGACY, type LineSink } from '../parse/line.js'
 import { LineSplitter } from '../parse/lines.js'
-import type { ChunkReader, InputContext } from './read-input.js'
+import { settleInput, type ChunkReader, type InputContext } from './read-input.js'
 
 /** Text in chunks: lines → parse → group. */
 export class TextReader implements ChunkReader {
@@ -86,20 +86,7 @@ export class TextReader implements ChunkReader {
   /** At the end of an input, or after a read error, what is still pending is emitted as incomplete (eof). On
    *  Ctrl-C only what is decided is printed; what is pending is counted in the summary. */
   finish(): void {
-    const { state } = this.ctx
-    const early = state.interrupted || state.limited
-    const pending = early ? this.grouper.pendingCount : 0
-    if (!early) this.grouper.flush('eof')
-    state.addTotals({
-      records: 0,
-      shown: 0,
-      backendOnly: 0,
-      incomplete: {},
-      counts: this.grouper.counts,
-      lines: this.lines + this.splitter.overlong,
-      overlong: this.splitter.overlong,
-      pending,
-      rejected: this.formatFilter?.rejected ?? 0,
-    })
+    const overlong = this.splitter.overlong
+    settleInput(this.ctx, this.grouper, { lines: this.lines + overlong, overlong, rejected: this.formatFilter?.rejected ?? 0 })
   }
 }

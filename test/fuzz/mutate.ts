@@ -14,6 +14,15 @@ import { run } from '../../src/run.js'
 import { BinaryScanner, vslVersion } from '../../src/parse/binary.js'
 import { DEFAULTS } from '../support.js'
 
+/** What a run writes, kept as text (latin1: one char per byte). */
+class TextSink extends Writable {
+  text = ''
+  override _write(c: Buffer, _e: BufferEncoding, cb: () => void): void {
+    this.text += c.toString('latin1')
+    cb()
+  }
+}
+
 export type Mutation =
   | { kind: 'truncate'; at: number }
   | { kind: 'flip'; at: number; byte: number }
@@ -134,20 +143,8 @@ export async function check(input: string, opts: { maxPending?: number; timeout?
   sp.end()
   g.flush('eof')
   // 3. The whole run: exit 0 or 1, no stack trace.
-  const sink = new (class extends Writable {
-    text = ''
-    override _write(c: Buffer, _e: BufferEncoding, cb: () => void): void {
-      this.text += c.toString('latin1')
-      cb()
-    }
-  })()
-  const err = new (class extends Writable {
-    text = ''
-    override _write(c: Buffer, _e: BufferEncoding, cb: () => void): void {
-      this.text += c.toString()
-      cb()
-    }
-  })()
+  const sink = new TextSink()
+  const err = new TextSink()
   try {
     const code = await run({ ...DEFAULTS, output: 'json', maxPending: opts.maxPending ?? 50 }, { inputs: [{ name: 'fuzz', open: () => Readable.from([Buffer.from(input, 'latin1')]) }], stdout: sink, stderr: err })
     if (code !== 0 && code !== 1) problems.push(`exit ${code}: ${err.text}`)
@@ -253,18 +250,8 @@ export async function checkBinary(input: Buffer, opts: { maxPending?: number } =
     if (counted !== s.records) problems.push(`${s.records} records, ${counted} accounted for (${JSON.stringify(c)})`)
     if (g.pendingCount !== 0) problems.push(`${g.pendingCount} transactions left pending after flush`)
   }
-  const out = new (class extends Writable {
-    override _write(_c: Buffer, _e: BufferEncoding, cb: () => void): void {
-      cb()
-    }
-  })()
-  const err = new (class extends Writable {
-    text = ''
-    override _write(c: Buffer, _e: BufferEncoding, cb: () => void): void {
-      this.text += c.toString()
-      cb()
-    }
-  })()
+  const out = new TextSink()
+  const err = new TextSink()
   try {
     const code = await run({ ...DEFAULTS, output: 'json', summary: true, maxPending: opts.maxPending ?? 50 }, { inputs: [{ name: 'fuzz', open: () => Readable.from([input]) }], stdout: out, stderr: err })
     if (code !== 0 && code !== 1 && !(code === 2 && version === 'unknown')) problems.push(`exit ${code}: ${err.text}`)
