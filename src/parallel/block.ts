@@ -4,13 +4,13 @@
 // sees the unfinished lines of every block in order (src/parallel/reader.ts).
 
 import { Grouper, type LineCounts, type Leftovers } from '../group/grouper.js'
-import { BinaryScanner, LAZY_DATA, recordSize, type BadBytes, type VslVersion } from '../parse/binary.js'
+import { BinaryScanner, recordSize, type BadBytes, type VslVersion } from '../parse/binary.js'
 import { scanLine } from '../parse/line.js'
 import { LineSplitter } from '../parse/lines.js'
 import { OutputBuffer } from '../output.js'
 import { buildRecord } from '../vsl/record.js'
 import { countRecord, newRecordCounts, type RecordCounts } from '../record-counts.js'
-import type { ClientRecord, Transaction } from '../vsl/types.js'
+import type { ClientRecord } from '../vsl/types.js'
 
 export interface BlockJob {
   seq: number
@@ -92,10 +92,7 @@ export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStag
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, job.length)
   const tally = newRecordCounts()
   const marks: number[] = []
-  // Binary blocks decode most data only for what is emitted (see BinaryScanner.lazy).
-  let decode: ((root: Transaction) => void) | null = null
   const grouper = new Grouper({ maxPending: Infinity, timeout: 0, track: true }, (root, incomplete) => {
-    decode?.(root)
     const rec = buildRecord(root, incomplete)
     countRecord(tally, rec)
     if (keep !== null && !keep(rec)) return
@@ -103,7 +100,7 @@ export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStag
     out.push(render(rec), bytesOut)
     marks.push(grouper.pos, out.length)
   })
-  const read = job.format === 0 ? readLines(buf, job, grouper) : readRecords(buf, job, grouper, (d) => (decode = d))
+  const read = job.format === 0 ? readLines(buf, job, grouper) : readRecords(buf, job, grouper)
   const rendered = out.take()
   return {
     seq: job.seq,
@@ -152,11 +149,9 @@ function readLines(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
 }
 
 /** A binary block: its records to the grouper; what it leaves, as the records (of the version each was read in). */
-function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper, setDecode: (d: (root: Transaction) => void) => void): BlockRead {
+function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
   const scanner = new BinaryScanner(job.format as VslVersion, grouper)
   scanner.onRecord = (pos) => (grouper.pos = pos)
-  scanner.lazy = true
-  setDecode((root) => decodeTree(root, scanner, buf, job.base))
   scanner.scan(buf, 0, buf.length, job.base, job.last)
   grouper.counts.bad += scanner.bad.spans
   const left = grouper.leftovers()
@@ -168,18 +163,6 @@ function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper, setDecode: (d
   const versions = [...scanner.versions].reduce((m, v) => m | v, 0)
   const leftPos = Float64Array.from(left.positions)
   return { lines, overlong: 0, leftBytes, leftPos, leftVer: Uint8Array.from(vers), sessions: left.sessions, bad: scanner.bad, versions }
-}
-
-/** Decodes the data left lazy in a tree about to become a record: each record's from its position (tx.lines holds
- *  one per record in block mode). */
-function decodeTree(root: Transaction, scanner: BinaryScanner, buf: Buffer, base: number): void {
-  const stack = [root]
-  while (stack.length > 0) {
-    const tx = stack.pop()!
-    const { data, lines } = tx
-    for (let i = 0; i < data.length; i++) if (data[i] === LAZY_DATA) data[i] = scanner.dataAt(buf, lines![i] - base, lines![i])
-    for (const c of tx.children) stack.push(c)
-  }
 }
 
 /** The bytes buf[pos - base, end) of each unit, one after the other, each followed by `sep` (unless -1). */

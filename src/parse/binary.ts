@@ -40,25 +40,14 @@ interface Table {
   names: readonly string[]
   /** Per tag number: 0 plain, 1 unsafe, 2 binary. */
   kinds: Uint8Array
-  /** Per tag number: 1 when the grouper reads the data itself (see BinaryScanner.lazy). */
-  eager: Uint8Array
   overhead: number
 }
-
-/** The tags whose data the grouper reads while grouping (src/group/grouper.ts: Begin, Link, Timestamp, VSL, and a
- *  session's SessOpen and Proxy for the client address). */
-const GROUPER_READS = new Set(['Begin', 'Link', 'Timestamp', 'VSL', 'SessOpen', 'Proxy'])
 
 function table(names: readonly string[], flags: ReadonlyArray<readonly [number, TagFlag]>, overhead: number): Table {
   const kinds = new Uint8Array(256)
   for (const [n, f] of flags) kinds[n] = f === 'unsafe' ? 1 : 2
-  const eager = new Uint8Array(256)
-  names.forEach((n, i) => (eager[i] = GROUPER_READS.has(n) ? 1 : 0))
-  return { names, kinds, eager, overhead }
+  return { names, kinds, overhead }
 }
-
-/** The data of a record not decoded yet (lazy): never real data, whose NUL ends it. */
-export const LAZY_DATA = '\0'
 
 const TABLES: Record<VslVersion, Table> = {
   1: table(TAGS_VSL1, FLAGS_VSL1, 8),
@@ -98,9 +87,6 @@ export class BinaryScanner {
   onRecord: ((pos: number) => void) | null = null
   /** A file header where a record should start: another file begins (its transactions are not this one's). */
   onFileHeader: (() => void) | null = null
-  /** Block mode: the data of tags the grouper does not read is LAZY_DATA, decoded by dataAt when the transaction
-   *  is emitted (the block's bytes outlive its groups), so that transactions waiting hold no strings. */
-  lazy = false
   /** The file versions read (a file appended to another may be of another version). */
   readonly versions = new Set<VslVersion>()
   private t: Table
@@ -201,24 +187,18 @@ export class BinaryScanner {
       marks = w2 >>> 30
     }
     const side = marks & 1 ? SIDE_CLIENT : marks & 2 ? SIDE_BACKEND : SIDE_NONE
-    const data = this.lazy && this.t.eager[tag] === 0 ? LAZY_DATA : this.data(buf, p + oh, this.t.kinds[tag], len)
+    const d = p + oh
+    const kind = this.t.kinds[tag]
+    let data: string
+    // A plain tag's data is a C string, ended by its NUL.
+    if (kind === 0) {
+      data = len === 0 ? '' : this.text(buf, d, buf[d + len - 1] === 0 ? d + len - 1 : d + len)
+      const nul = data.indexOf('\0')
+      if (nul >= 0) data = data.slice(0, nul) // printed with %.*s: up to the first NUL
+    }
+    else data = kind === 1 ? unsafe(buf, d, len) : binary(buf, d, len)
     this.records++
     this.sink.record(0, vxid, this.t.names[tag], data, side)
-  }
-
-  /** The data text of the record at p (a position in buf whose input position is `pos`), as emit makes it. */
-  dataAt(buf: Buffer, p: number, pos: number): string {
-    const t = TABLES[this.versionAt(pos)]
-    const w0 = u32(buf, p)
-    return this.data(buf, p + t.overhead, t.kinds[w0 >>> 24], w0 & 0xffff)
-  }
-
-  private data(buf: Buffer, d: number, kind: number, len: number): string {
-    if (kind !== 0) return kind === 1 ? unsafe(buf, d, len) : binary(buf, d, len)
-    // A plain tag's data is a C string, ended by its NUL.
-    const data = len === 0 ? '' : this.text(buf, d, buf[d + len - 1] === 0 ? d + len - 1 : d + len)
-    const nul = data.indexOf('\0')
-    return nul < 0 ? data : data.slice(0, nul) // printed with %.*s: up to the first NUL
   }
 
   /** buf[a, b) as a latin1 string (one char per byte): a slice of a window of the buffer decoded at once, so that
