@@ -4,9 +4,10 @@
 // Every run is checked: lines and records as the generator expects, and (inputs where all transactions end) as many
 // records shown as the same scenario shows on the one-repetition fixture, times the repetitions.
 //
-//   npm run bench -- [--size 1G] [--runs 3] [--quick] [--clean]
+//   npm run bench -- [--size 1G] [--runs 3] [--quick] [--clean] [--binary-only]
 //
 // --quick: 200M inputs, one run, no 4× memory check. --clean: delete the generated inputs at the end.
+// --binary-only: only the binary VSL section (beside varnishlog), written to its own results file.
 
 import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
@@ -73,10 +74,12 @@ interface Config {
   runs: number
   quick: boolean
   clean: boolean
+  /** Only the binary section (written to its own results file, not latest.json). */
+  binaryOnly: boolean
 }
 
 function parseConfig(argv: string[]): Config {
-  const c: Config = { size: '1G', runs: 3, quick: false, clean: false }
+  const c: Config = { size: '1G', runs: 3, quick: false, clean: false, binaryOnly: false }
   let sizeGiven = false
   let runsGiven = false
   for (let i = 0; i < argv.length; i++) {
@@ -96,6 +99,7 @@ function parseConfig(argv: string[]): Config {
       runsGiven = true
     } else if (a === '--quick') c.quick = true
     else if (a === '--clean') c.clean = true
+    else if (a === '--binary-only') c.binaryOnly = true
     else usage(`unknown option ${a}`)
   }
   if (c.quick) {
@@ -106,7 +110,7 @@ function parseConfig(argv: string[]): Config {
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`bench: ${msg}\nusage: npm run bench -- [--size 1G|4G|200M] [--runs 3] [--quick] [--clean]\n`)
+  process.stderr.write(`bench: ${msg}\nusage: npm run bench -- [--size 1G|4G|200M] [--runs 3] [--quick] [--clean] [--binary-only]\n`)
   process.exit(2)
 }
 
@@ -532,7 +536,8 @@ async function main(): Promise<void> {
     }
     return r
   }
-  for (const name of MATRIX_INPUTS) want(name, cfg.size)
+  const matrix = cfg.binaryOnly ? [] : MATRIX_INPUTS
+  for (const name of matrix) want(name, cfg.size)
 
   // A 10-line input, for probing options and timing start-up.
   const tiny = join(DATA_DIR, 'tiny-10.log')
@@ -542,7 +547,7 @@ async function main(): Promise<void> {
   const rows: Row[] = []
 
   // Throughput: every input × (baselines, scenarios). The baselines go first and warm the page cache.
-  for (const name of MATRIX_INPUTS) {
+  for (const name of matrix) {
     const { path, meta } = want(name, cfg.size)
     for (const b of BASELINES) {
       log(`${name} × ${b.name} …`)
@@ -573,7 +578,7 @@ async function main(): Promise<void> {
 
   // Memory.
   const memory: Record<string, unknown> = {}
-  for (const mc of MEMORY_CHECKS) {
+  for (const mc of cfg.binaryOnly ? [] : MEMORY_CHECKS) {
     if (mc.sizeFactor !== 1 && cfg.quick) continue
     const size = mc.sizeFactor === 1 ? cfg.size : scaleSize(cfg.size, mc.sizeFactor)
     const { path, meta } = want(mc.input, size)
@@ -652,8 +657,8 @@ async function main(): Promise<void> {
   mkdirSync(RESULTS_DIR, { recursive: true })
   const json = JSON.stringify(result, null, 2) + '\n'
   const stamp = started.toISOString().replace(/:/g, '-').replace(/\..*/, '')
-  writeFileSync(join(RESULTS_DIR, `${stamp}${cfg.quick ? '-quick' : ''}.json`), json)
-  writeFileSync(join(RESULTS_DIR, 'latest.json'), json)
+  writeFileSync(join(RESULTS_DIR, `${stamp}${cfg.quick ? '-quick' : ''}${cfg.binaryOnly ? '-binary' : ''}.json`), json)
+  if (!cfg.binaryOnly) writeFileSync(join(RESULTS_DIR, 'latest.json'), json)
 
   if (cfg.clean) rmSync(DATA_DIR, { recursive: true, force: true })
   if (rows.some((r) => r.check !== 'ok' && !r.check.startsWith('skipped'))) process.exitCode = 1
