@@ -8,6 +8,9 @@ import { Grouper } from '../group/grouper.js'
 import { BinaryScanner, vslVersion, type BadBytes, type VslVersion } from '../parse/binary.js'
 import { settleInput, type ChunkReader, type InputContext } from './read-input.js'
 
+/** Bytes of a chunk read together with what the chunk before it cut (see push). */
+const CARRY_HEAD = 4096
+
 export class BinaryReader implements ChunkReader {
   private readonly grouper: Grouper
   private readonly scanner: BinaryScanner
@@ -31,12 +34,25 @@ export class BinaryReader implements ChunkReader {
 
   async push(chunk: Buffer): Promise<void> {
     let buf = chunk
+    let from = 0
+    let base = this.pos
     if (this.carry !== null) {
-      buf = Buffer.concat([this.carry, chunk])
+      // The record the last chunk cut is completed from the head of this one (records are small: a copy of the
+      // whole chunk per chunk was garbage V8 let pile up); the rest of the chunk is read where it is.
+      const carry = this.carry
       this.carry = null
+      const head = Buffer.concat([carry, chunk.subarray(0, Math.min(chunk.length, CARRY_HEAD))])
+      const stop = this.scanner.scan(head, 0, head.length, base)
+      if (stop >= carry.length) {
+        from = stop - carry.length
+        base += carry.length
+      } else {
+        // A record larger than the head, or damage being resynced: what is left of the carry, with all the chunk.
+        buf = Buffer.concat([carry.subarray(stop), chunk])
+        base += stop
+      }
     }
-    const base = this.pos
-    const stop = this.scanner.scan(buf, this.skip, buf.length, base)
+    const stop = this.scanner.scan(buf, from + this.skip, buf.length, base)
     this.skip = 0
     this.hold(buf.subarray(stop), base + stop)
     await this.ctx.out.flush()
