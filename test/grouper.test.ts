@@ -295,4 +295,20 @@ describe('Grouper', () => {
     const recs = await recordsOf([lines(...input)])
     assert.deepEqual(recs.map((r) => [r.vxid, r.request.url, r.incomplete]), [[7, '/again', null]])
   })
+
+  it('a new session under the vxid of one whose End the log never had is a new session (its own client address)', async () => {
+    const input = [
+      raw(7, 'Begin', 'sess 0 HTTP/1'),
+      raw(7, 'SessOpen', '192.0.2.1 4000 a1 127.0.0.1 80 10.0 20'),
+      // … much later, vxid 7 is a session again, of another client, whose request has no ReqStart (garbage):
+      raw(7, 'Begin', 'sess 0 HTTP/1'),
+      raw(7, 'SessOpen', '198.51.100.9 5000 a1 127.0.0.1 80 10.0 21'),
+      raw(8, 'Begin', 'req 7 rxreq'),
+      raw(8, 'HttpGarbage', '"GARBAGE"'),
+      raw(8, 'RespStatus', '400'),
+      raw(8, 'End'),
+    ]
+    const recs = await recordsOf([lines(...input)])
+    assert.deepEqual(recs[0].client, { ip: '198.51.100.9', port: 5000 })
+  })
 })

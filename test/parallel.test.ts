@@ -198,8 +198,37 @@ describe('parallel reader', () => {
     assert.ok(par.stdout.equals(seq.stdout))
   })
 
-  it('mutated binary files (bytes flipped, cut short): no crash, the same lines read as sequentially', async () => {
-    const bytes = readFileSync(repoPath('fixtures/lab/lab.vsl'))
+  it('damaged binary files are cut where the sequential reader finds records, so nothing is lost at a block end', async () => {
+    const starts = (b: Buffer): number[] => {
+      const out: number[] = []
+      for (let p = 4; p + 8 <= b.length; p += 8 + (((b.readUInt32LE(p) & 0xffff) + 3) & ~3)) out.push(p)
+      return out
+    }
+    // A zero tag two records before the first cut of 1 MiB blocks: the resync must not stop at the block's end.
+    const a = readFileSync(repoPath('fixtures/varnish-7.1/small.vsl'))
+    const big = Buffer.concat([a, a.subarray(4), a.subarray(4)])
+    const at = starts(big)
+    const i = at.findIndex((p, k) => at[k + 1] > DEFAULT_BLOCK)
+    const zeroTag = Buffer.from(big)
+    zeroTag[at[i - 2] + 3] = 0
+    // A length 4 bytes too long: reading by lengths alone would cut every later block off record boundaries.
+    const lab = readFileSync(repoPath('fixtures/lab/lab.vsl'))
+    const longer = Buffer.from(lab)
+    const r10 = starts(lab)[10]
+    longer.writeUInt32LE(longer.readUInt32LE(r10) + 4, r10)
+    for (const [name, bytes, block] of [['zero-tag.vsl', zeroTag, DEFAULT_BLOCK], ['longer.vsl', longer, 65536]] as const) {
+      const path = join(tmp, name)
+      writeFileSync(path, bytes)
+      const summary = await same(path, { output: 'json' }, block)
+      assert.match(summary, /skipped, not records/, name)
+    }
+  })
+
+  it('mutated binary files (bytes flipped, cut short): no crash, read as sequentially', async () => {
+    // Blocks of 256 KiB over 2.4 MB: resyncing after damage needs up to three records' worth of bytes (a damaged
+    // length may claim 64 KiB), which blocks far smaller than that cannot give (then a cut may differ).
+    const a = readFileSync(repoPath('fixtures/varnish-7.1/small.vsl'))
+    const bytes = Buffer.concat([a, a.subarray(4), a.subarray(4)])
     const path = join(tmp, 'mutated.vsl')
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.nat(bytes.length), async (flips, cut) => {
@@ -207,13 +236,17 @@ describe('parallel reader', () => {
         for (const [at, v] of flips) if (at >= 4 && at < b.length) b[at] = v
         writeFileSync(path, b)
         const seq = await runFile(path, { output: 'json', threads: 1 })
-        const par = await runFile(path, { output: 'json', threads: 2, parallel: { minBytes: 0, blockBytes: 4096 } })
+        const par = await runFile(path, { output: 'json', threads: 2, parallel: { minBytes: 0, blockBytes: 256 * 1024 } })
         assert.ok(par.code === 0 || par.code === 1, par.stderr)
+        // Blocks are cut where the sequential reader finds records: the same records and bad bytes are read (which
+        // transactions damage turned into evicted records — a vxid reused — may be decided at a block end).
+        const lines = (e: string): string => /(\d+) lines, .* (\d+) unparseable/.exec(e)?.slice(1).join(' ') ?? e
+        assert.equal(lines(par.stderr), lines(seq.stderr))
+        const warning = (e: string): string => e.split('\n').filter((l) => /skipped, not records/.test(l)).join('\n')
+        assert.equal(warning(par.stderr).replace(/; it ends inside a record.*/, ''), warning(seq.stderr).replace(/; it ends inside a record.*/, ''))
         for (const l of par.stdout.toString('utf8').split('\n').filter((x) => x !== '')) JSON.parse(l)
-        // Damage may be read differently at a block boundary (a cut is made by lengths alone); whole files never are.
-        if (flips.length === 0) assert.ok(par.stdout.equals(seq.stdout))
       }),
-      { numRuns: 30, seed: 11 },
+      { numRuns: 40, seed: 11 },
     )
   })
 

@@ -217,9 +217,9 @@ export class Grouper implements LineSink {
       tx = this.pending.get(vxid)
       if (tx === undefined) {
         const s = this.sessions.get(vxid)
-        // A request or fetch beginning under a session's vxid: varnishd handed it out again (vxids wrap), and the
+        // A transaction beginning under a session's vxid: varnishd handed it out again (vxids wrap), and the
         // session, whose End the log never had, is gone.
-        if (s !== undefined && tag === 'Begin' && !data.startsWith('sess')) this.sessions.delete(vxid)
+        if (s !== undefined && tag === 'Begin') this.sessions.delete(vxid) // a new session starts under it too
         else if (s !== undefined) {
           this.sessionRecord(s, tag, data)
           if (tag === 'End') this.sessions.delete(vxid)

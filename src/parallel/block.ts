@@ -23,6 +23,8 @@ export interface BlockJob {
   last: boolean
   /** 0: text lines; 1, 2: binary VSL records of that file version (src/parse/binary.ts) from the block's start. */
   format: 0 | VslVersion
+  /** Binary: the block starts inside bad bytes that the block before it counted. */
+  resync?: boolean
 }
 
 export interface BlockResult extends RecordCounts {
@@ -152,7 +154,13 @@ function readLines(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
 function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
   const scanner = new BinaryScanner(job.format as VslVersion, grouper)
   scanner.onRecord = (pos) => (grouper.pos = pos)
-  scanner.scan(buf, 0, buf.length, job.base, job.last)
+  // The block was cut where lengths alone led: believed as after damage unless it is the file's first, and read
+  // to its end (a record cut there is damage; only the file's last block may end inside one for real).
+  scanner.distrust = job.base > 4 && job.resync !== true
+  if (job.resync === true) scanner.continueBad()
+  scanner.boundedEnd = true
+  scanner.scan(buf, 0, buf.length, job.base, true)
+  if (!job.last) scanner.bad.cutShort = null
   grouper.counts.bad += scanner.bad.spans
   const left = grouper.leftovers()
   const base = job.base

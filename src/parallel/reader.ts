@@ -14,7 +14,7 @@ import type { Options } from '../args.js'
 import { addLineCounts, Grouper, type LineCounts } from '../group/grouper.js'
 import { DEFAULT_MAX_LINE } from '../parse/lines.js'
 import { scanLine } from '../parse/line.js'
-import { addBadBytes, BinaryScanner, isFileHeader, recordSize, walkRecords, type BadBytes, type VslVersion } from '../parse/binary.js'
+import { addBadBytes, BinaryScanner, isFileHeader, recordSize, type BadBytes, type VslVersion } from '../parse/binary.js'
 import { OutputBuffer, OutputTurns } from '../output.js'
 import { addRecordCounts, newRecordCounts, type RecordCounts } from '../record-counts.js'
 import type { IncompleteReason, Transaction } from '../vsl/types.js'
@@ -42,6 +42,9 @@ export const DEFAULT_BLOCK = 1024 * 1024
 
 /** Young generation of a worker's V8 heap, in MiB (V8's default is 32: two 16 MiB semi-spaces). */
 const WORKER_YOUNG_MB = 8
+
+/** The walker makes no records (walkOnly): nothing reaches its sink. */
+const NO_SINK = { record(): void {}, header(): void {}, other(): void {} }
 
 /** What the caller does with a record the main thread's grouper completes: its rendered text, or null. */
 export type MergeEmit = (root: Transaction, incomplete: IncompleteReason | null) => string | null
@@ -129,9 +132,10 @@ export class ParallelReader {
 
     const binary: VslVersion | null = layout === 'binary VSL' ? 1 : layout === 'binary VSL2' ? 2 : null
     const scanner = binary === null ? null : new BinaryScanner(binary, merge)
-    // Binary: the version where the next block starts; bytes to pass over (the file header, a record larger
-    // than a block) before it.
-    let version: VslVersion = binary ?? 1
+    // Binary: where records end, found as the sequential reader finds them (the walker reads the whole file,
+    // making no records); bytes to pass over (the file header, a record larger than a block) before the next block.
+    const walker = binary === null ? null : new BinaryScanner(binary, NO_SINK)
+    if (walker !== null) walker.walkOnly = true
     let skipBytes = binary === null ? 0 : 4
     // Blocks that start another file (appended to the one before): what is pending is settled before them.
     const fileStarts = new Set<number>()
@@ -172,25 +176,35 @@ export class ParallelReader {
           }
           let start = 0
           let format: BlockJob['format'] = 0
+          let resync = false
           let cut = n
-          if (binary !== null) {
+          if (walker !== null) {
             start = Math.min(skipBytes, n)
             skipBytes -= start
-            format = version
+            format = walker.version
+            resync = walker.resyncing
             if (base + start > 0 && isFileHeader(buf, start)) fileStarts.add(sent)
-            const walk = walkRecords(buf, start, n, version)
-            if (!eof && walk.at === start && walk.size > block) {
+            let at = walker.scan(buf, start, n, base, eof)
+            if (!eof && walker.resyncing && walker.badFrom > base + start) {
+              // Stopped inside bad bytes: the block ends before them, and the next reads all of them, with as much
+              // after them as the sequential reader has to resync.
+              at = walker.badFrom - base
+              walker.backToBad()
+            }
+            const whole = !walker.resyncing && !eof && at === start && recordSize(buf, start, walker.version) > block
+            if (whole) {
               // One record larger than a block: counted, and passed over, as a line too long is.
               totals.overlong++
               totals.lines++
-              skipBytes = walk.size - (n - start)
+              skipBytes = recordSize(buf, start, walker.version) - (n - start)
               cut = start
-            } else if (!eof || walk.header) {
-              cut = walk.at
+            } else if (walker.atFileHeader || (!eof && (at > start || n - start < block))) {
+              // After the last whole record, or before another file: the rest goes with the next block.
+              cut = at
               if (n > cut) carry = Buffer.from(buf.subarray(cut, n))
-              if (walk.header) eof = false // the next file's bytes are carried into the next block
+              if (walker.atFileHeader) eof = false // the next file's bytes are carried into the next block
             }
-            version = walk.version
+            // Otherwise (the end, or damage being resynced across a whole block): the block is read to its end.
           } else {
             if (skipping) {
               const nl = buf.indexOf(10, head)
@@ -210,7 +224,7 @@ export class ParallelReader {
           }
           if (cut > start) {
             if (start > 0) buf.copy(buf, 0, start, cut)
-            const job: BlockJob = { seq: sent, base: base + start, slot, length: cut - start, last: eof, format }
+            const job: BlockJob = { seq: sent, base: base + start, slot, length: cut - start, last: eof, format, resync }
             if (w === 0) results.set(sent, this.main!.run(job))
             else this.workers[w - 1].postMessage(job)
             sent++

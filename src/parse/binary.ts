@@ -91,6 +91,18 @@ export class BinaryScanner {
   readonly versions = new Set<VslVersion>()
   private t: Table
   private inBad = false
+  /** Block mode: a block after the first starts where lengths alone led (walkRecords), which damage before it
+   *  may have put off a record boundary: its first record is believed only as a record after bad bytes is. */
+  distrust = false
+  /** Block mode: the end given is where a record ends (the walker cut there), not where more bytes may come. */
+  boundedEnd = false
+  /** The parallel reader's walker: finds where records end, as the reader of the whole file would (the same
+   *  checks, the same resync after damage), without making records; and stops before another file's header. */
+  walkOnly = false
+  /** Walker: the last scan stopped before another file's header. */
+  atFileHeader = false
+  /** Where the bad bytes being resynced began (an input position). */
+  badFrom = -1
   /** The window of the buffer being read, decoded (see text()). */
   private win = ''
   private winStart = 0
@@ -106,6 +118,26 @@ export class BinaryScanner {
     this.t = TABLES[version]
     this.startVersion = version
     this.versions.add(version)
+  }
+
+  /** The version being read. */
+  get version(): VslVersion {
+    return this.t === TABLES[1] ? 1 : 2
+  }
+
+  /** After bad bytes, looking for the next record. */
+  get resyncing(): boolean {
+    return this.inBad
+  }
+
+  /** Block mode: the block starts inside bad bytes the block before it counted (the walker was resyncing). */
+  continueBad(): void {
+    this.inBad = true
+  }
+
+  /** Walker: reads on from where the bad bytes being resynced began, as if they had not been read yet. */
+  backToBad(): void {
+    this.inBad = false
   }
 
   /** Reads on in another version's numbering (the parallel reader's leftovers, each of the version it had). */
@@ -125,10 +157,15 @@ export class BinaryScanner {
    *  With `last` (the input ends at `end`) it reads to the end: a record cut short there is counted. */
   scan(buf: Buffer, start: number, end: number, base: number, last = false): number {
     this.winEnd = -1
+    this.atFileHeader = false
     let p = start
     while (end - p >= 4) {
       const w0 = u32(buf, p)
       if (w0 === MAGIC_VSL1 || w0 === MAGIC_VSL2) {
+        if (this.walkOnly && p > start) {
+          this.atFileHeader = true
+          return p
+        }
         // Another file's header: read on in its version.
         const v = w0 === MAGIC_VSL1 ? 1 : 2
         this.t = TABLES[v]
@@ -143,7 +180,7 @@ export class BinaryScanner {
       const tag = w0 >>> 24
       // A batch header is followed by its records, read one by one.
       const size = tag === BATCH ? oh : oh + (((w0 & 0xffff) + 3) & ~3)
-      const why = end - p < oh ? null : this.headerProblem(buf, p, tag)
+      const why = this.headerProblem(buf, p, tag, end)
       if (why === null && end - p < size) {
         if (!last) break // the rest of it is in the next chunk
         if (!this.inBad) {
@@ -152,7 +189,7 @@ export class BinaryScanner {
           return end
         }
       }
-      const sure = why !== null || end - p < size || !this.inBad ? null : this.confirmed(buf, p, end, last)
+      const sure = why !== null || end - p < size || !(this.inBad || this.distrust) ? null : this.confirmed(buf, p, end, last || this.boundedEnd)
       if (sure === 'wait') break
       if (why !== null || end - p < size || sure === 'no') {
         this.skip(base + p, why ?? 'no record', 4)
@@ -160,7 +197,8 @@ export class BinaryScanner {
         continue
       }
       this.inBad = false
-      if (tag !== BATCH) {
+      this.distrust = false
+      if (tag !== BATCH && !this.walkOnly) {
         this.onRecord?.(base + p)
         this.emit(buf, p, oh, tag, w0 & 0xffff)
       }
@@ -213,10 +251,10 @@ export class BinaryScanner {
   }
 
   /** Why the header at p is not a record's, or null. */
-  private headerProblem(buf: Buffer, p: number, tag: number): string | null {
+  private headerProblem(buf: Buffer, p: number, tag: number, end: number): string | null {
     if (tag === BATCH) return null
     if (tag === 0 || tag >= this.t.names.length) return `tag number ${tag} is not in the table of VSL${this.t.overhead === 8 ? '' : '2'} files`
-    if (this.t.overhead === 12 && (u32(buf, p + 8) & 0x3ff80000) !== 0) return 'bits that must be zero are set'
+    if (this.t.overhead === 12 && end - p >= 12 && (u32(buf, p + 8) & 0x3ff80000) !== 0) return 'bits that must be zero are set'
     return null
   }
 
@@ -228,15 +266,18 @@ export class BinaryScanner {
     for (let k = 0; k < RESYNC_CONFIRM; k++) {
       if (q === end) return last ? 'yes' : 'wait'
       const oh = this.t.overhead
-      if (end - q < oh) return last ? 'no' : 'wait'
+      // The input ends in a record cut short: at a block's start (no damage known) the chain held up to there,
+      // and the cut is counted by itself; after damage it is not enough.
+      const upToCut = k > 0 && !this.inBad
+      if (end - q < oh) return last ? (upToCut ? 'yes' : 'no') : 'wait'
       const w0 = u32(buf, q)
       if (w0 === MAGIC_VSL1 || w0 === MAGIC_VSL2) return 'yes'
       const len = w0 & 0xffff
       const tag = w0 >>> 24
-      if (tag === BATCH || this.headerProblem(buf, q, tag) !== null) return 'no'
+      if (tag === BATCH || this.headerProblem(buf, q, tag, end) !== null) return 'no'
       if (buf[q + oh - 1] >>> 6 === 3) return 'no' // both the client and the backend mark
       const sz = oh + ((len + 3) & ~3)
-      if (end - q < sz) return last ? 'no' : 'wait'
+      if (end - q < sz) return last ? (upToCut ? 'yes' : 'no') : 'wait'
       if (this.t.kinds[tag] === 0 && (len === 0 || buf[q + oh + len - 1] !== 0)) return 'no'
       q += sz
     }
@@ -244,7 +285,9 @@ export class BinaryScanner {
   }
 
   private skip(pos: number, why: string, bytes: number): void {
+    this.distrust = false
     if (!this.inBad) {
+      this.badFrom = pos
       this.bad.spans++
       this.bad.first ??= { pos, why }
     }
@@ -258,27 +301,6 @@ export function recordSize(buf: Uint8Array, p: number, v: VslVersion): number {
   const w0 = u32(buf, p)
   const oh = TABLES[v].overhead
   return w0 >>> 24 === BATCH ? oh : oh + (((w0 & 0xffff) + 3) & ~3)
-}
-
-/** Steps from record to record from `start` by their lengths alone (what the parallel reader cuts blocks at): where
- *  the first record that does not end by `end` starts, the version there, and that record's size; or where another
- *  file's header starts (`header`: a file appended to this one, read as a file of its own). */
-export function walkRecords(buf: Uint8Array, start: number, end: number, v: VslVersion): { at: number; version: VslVersion; size: number; header: boolean } {
-  let p = start
-  while (end - p >= 4) {
-    const w0 = u32(buf, p)
-    if (w0 === MAGIC_VSL1 || w0 === MAGIC_VSL2) {
-      if (p > start) return { at: p, version: v, size: 4, header: true }
-      v = w0 === MAGIC_VSL1 ? 1 : 2
-      p += 4
-      continue
-    }
-    if (end - p < TABLES[v].overhead) break
-    const size = recordSize(buf, p, v)
-    if (end - p < size) return { at: p, version: v, size, header: false }
-    p += size
-  }
-  return { at: p, version: v, size: TABLES[v].overhead, header: false }
 }
 
 /** A file header at p: the start of a file appended to the one before. */

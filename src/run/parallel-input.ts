@@ -50,7 +50,8 @@ export class ParallelInput {
       const totals = await this.reader.read(path, hooks, limits, layout)
       state.addTotals(totals)
       // A binary file's versions, as the sequential reader names them (a file appended to another may differ).
-      if (binary) for (const v of [1, 2]) if ((totals.versions ?? 0) & v) state.layouts.add(v === 1 ? 'binary VSL' : 'binary VSL2')
+      const versions = totals.versions || (layout === 'binary VSL' ? 1 : 2) // no records: the header's
+      if (binary) for (const v of [1, 2]) if (versions & v) state.layouts.add(v === 1 ? 'binary VSL' : 'binary VSL2')
       if (totals.bad !== undefined && totals.bad.spans > 0) state.warn(badMessage(name, totals.bad))
     } catch (err) {
       state.fail(describeReadError(name, err))
