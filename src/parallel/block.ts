@@ -158,7 +158,6 @@ function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
   // to its end (a record cut there is damage; only the file's last block may end inside one for real).
   scanner.distrust = job.base > 4 && job.resync !== true
   if (job.resync === true) scanner.continueBad()
-  scanner.boundedEnd = true
   scanner.scan(buf, 0, buf.length, job.base, true)
   if (!job.last) scanner.bad.cutShort = null
   grouper.counts.bad += scanner.bad.spans

@@ -14,7 +14,7 @@ import type { Options } from '../args.js'
 import { addLineCounts, Grouper, type LineCounts } from '../group/grouper.js'
 import { DEFAULT_MAX_LINE } from '../parse/lines.js'
 import { scanLine } from '../parse/line.js'
-import { addBadBytes, BinaryScanner, isFileHeader, recordSize, type BadBytes, type VslVersion } from '../parse/binary.js'
+import { addBadBytes, BinaryScanner, binaryLayout, isFileHeader, recordSize, type BadBytes, type VslVersion } from '../parse/binary.js'
 import { OutputBuffer, OutputTurns } from '../output.js'
 import { addRecordCounts, newRecordCounts, type RecordCounts } from '../record-counts.js'
 import type { IncompleteReason, Transaction } from '../vsl/types.js'
@@ -130,7 +130,7 @@ export class ParallelReader {
       w.on('error', onError)
     }
 
-    const binary: VslVersion | null = layout === 'binary VSL' ? 1 : layout === 'binary VSL2' ? 2 : null
+    const binary: VslVersion | null = layout === binaryLayout(1) ? 1 : layout === binaryLayout(2) ? 2 : null
     const scanner = binary === null ? null : new BinaryScanner(binary, merge)
     // Binary: where records end, found as the sequential reader finds them (the walker reads the whole file,
     // making no records); bytes to pass over (the file header, a record larger than a block) before the next block.

@@ -2,7 +2,8 @@
 // handed to a LineSink as raw-layout records (level 0), with the same data text varnishlog prints
 // (lib/libvarnishapi/vsl.c, vsl_print): a plain tag's data up to its NUL, an unsafe tag's (Debug, HttpGarbage,
 // Hash) quoted with %XX escapes, a binary tag's (H2*) as hex in brackets. Total: it never throws, whatever the
-// bytes; what is not a record is counted and skipped (see `resync`).
+// bytes; what is not a record is counted and skipped, and a record after bad bytes is believed only when it and
+// the records after it hold up (see `confirmed`). The parallel reader's walker is a scanner too (walkOnly).
 //
 // The format (include/vapi/vsl_int.h; lib/libvarnishapi/vsl_cursor.c, vslc_file_next): a file header, then records
 // of 32-bit little-endian words, each padded to a whole word:
@@ -27,6 +28,11 @@ const SIDE_NONE = 45 // '-'
 const WINDOW = 16 * 1024
 /** Records whose header is not trusted until this many in a row follow it (after a bad span). */
 const RESYNC_CONFIRM = 3
+
+/** The layout name of a binary file of version v, for the summary. */
+export function binaryLayout(v: VslVersion): string {
+  return v === 1 ? 'binary VSL' : 'binary VSL2'
+}
 
 /** The file header's version, null for another file; `VSL` followed by any other byte: 'unknown'. */
 export function vslVersion(head: Uint8Array): VslVersion | 'unknown' | null {
@@ -91,11 +97,9 @@ export class BinaryScanner {
   readonly versions = new Set<VslVersion>()
   private t: Table
   private inBad = false
-  /** Block mode: a block after the first starts where lengths alone led (walkRecords), which damage before it
-   *  may have put off a record boundary: its first record is believed only as a record after bad bytes is. */
+  /** Block mode: a block after the first starts where the walker cut; its first record is believed only as a
+   *  record after bad bytes is (a block may start just after damage). */
   distrust = false
-  /** Block mode: the end given is where a record ends (the walker cut there), not where more bytes may come. */
-  boundedEnd = false
   /** The parallel reader's walker: finds where records end, as the reader of the whole file would (the same
    *  checks, the same resync after damage), without making records; and stops before another file's header. */
   walkOnly = false
@@ -189,7 +193,7 @@ export class BinaryScanner {
           return end
         }
       }
-      const sure = why !== null || end - p < size || !(this.inBad || this.distrust) ? null : this.confirmed(buf, p, end, last || this.boundedEnd)
+      const sure = why !== null || end - p < size || !(this.inBad || this.distrust) ? null : this.confirmed(buf, p, end, last)
       if (sure === 'wait') break
       if (why !== null || end - p < size || sure === 'no') {
         this.skip(base + p, why ?? 'no record', 4)

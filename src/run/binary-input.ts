@@ -5,7 +5,7 @@
 
 import { VlogdumpError } from '../errors.js'
 import { Grouper } from '../group/grouper.js'
-import { BinaryScanner, vslVersion, type BadBytes, type VslVersion } from '../parse/binary.js'
+import { BinaryScanner, binaryLayout, vslVersion, type BadBytes, type VslVersion } from '../parse/binary.js'
 import { settleInput, type ChunkReader, type InputContext } from './read-input.js'
 
 /** Bytes of a chunk read together with what the chunk before it cut (see push). */
@@ -71,7 +71,7 @@ export class BinaryReader implements ChunkReader {
     const { state } = this.ctx
     this.grouper.counts.bad += s.bad.spans
     settleInput(this.ctx, this.grouper, { lines: s.records + s.bad.spans, overlong: 0, rejected: 0 })
-    for (const v of [...s.versions].sort()) state.layouts.add(`binary VSL${v === 2 ? '2' : ''}`)
+    for (const v of [...s.versions].sort()) state.layouts.add(binaryLayout(v))
     if (s.bad.spans > 0) state.warn(badMessage(this.name, s.bad))
   }
 

@@ -6,7 +6,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import type { RunSettings } from '../run.js'
 import type { GrouperOptions } from '../group/grouper.js'
-import { vslVersion } from '../parse/binary.js'
+import { binaryLayout, vslVersion } from '../parse/binary.js'
 import { badMessage } from './binary-input.js'
 import { DEFAULT_BLOCK, ParallelReader } from '../parallel/reader.js'
 import { LayoutSniffer } from '../parse/layout.js'
@@ -50,8 +50,8 @@ export class ParallelInput {
       const totals = await this.reader.read(path, hooks, limits, layout)
       state.addTotals(totals)
       // A binary file's versions, as the sequential reader names them (a file appended to another may differ).
-      const versions = totals.versions || (layout === 'binary VSL' ? 1 : 2) // no records: the header's
-      if (binary) for (const v of [1, 2]) if (versions & v) state.layouts.add(v === 1 ? 'binary VSL' : 'binary VSL2')
+      const versions = totals.versions || (layout === binaryLayout(1) ? 1 : 2) // no records: the header's
+      if (binary) for (const v of [1, 2] as const) if (versions & v) state.layouts.add(binaryLayout(v))
       if (totals.bad !== undefined && totals.bad.spans > 0) state.warn(badMessage(name, totals.bad))
     } catch (err) {
       state.fail(describeReadError(name, err))
@@ -80,8 +80,9 @@ function parallelLayout(path: string, minBytes: number): string | null {
     return null // the sequential reader reports it
   }
   const binary = vslVersion(head)
-  if (binary === 1 || binary === 2) return binary === 1 ? 'binary VSL' : 'binary VSL2'
-  if (head.length < 4 || binary !== null || (head[0] === 0x1f && head[1] === 0x8b) || head.indexOf(10) < 0) return null
+  if (binary === 1 || binary === 2) return binaryLayout(binary)
+  // An unknown binary version is for the sequential reader to refuse.
+  if (head.length < 4 || binary === 'unknown' || (head[0] === 0x1f && head[1] === 0x8b) || head.indexOf(10) < 0) return null
   const sniffer = new LayoutSniffer()
   sniffer.sniff(head)
   return sniffer.layout === null || sniffer.layout === 'legacy' ? null : sniffer.describe()

@@ -40,8 +40,11 @@ export async function readInput(input: Input, ctx: InputContext): Promise<void> 
     for await (const chunk of chunksOf(input, (s) => (state.current = s))) {
       let bytes = chunk
       if (reader === null) {
-        head = head === null ? Buffer.from(chunk) : Buffer.concat([head, chunk])
-        if (head.length < 4) continue
+        head = head === null ? chunk : Buffer.concat([head, chunk])
+        if (head.length < 4) {
+          head = Buffer.from(head) // kept past this chunk, whose memory is reused
+          continue
+        }
         reader = chooseReader(head, input.name, ctx)
         bytes = head
       }
