@@ -154,8 +154,9 @@ function readLines(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
 function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
   const scanner = new BinaryScanner(job.format as VslVersion, grouper)
   scanner.onRecord = (pos) => (grouper.pos = pos)
-  // The block was cut where lengths alone led: believed as after damage unless it is the file's first, and read
-  // to its end (a record cut there is damage; only the file's last block may end inside one for real).
+  // The block starts where the walker cut: its first record is believed as one after damage is (unless the block
+  // is the file's first), and it is read to its end (a record cut there is damage; only the file's last block may
+  // end inside one for real).
   scanner.distrust = job.base > 4 && job.resync !== true
   if (job.resync === true) scanner.continueBad()
   scanner.scan(buf, 0, buf.length, job.base, true)
