@@ -4,12 +4,18 @@
 // (`| head`) ends the run quietly with 0, like grep. Ctrl-C prints what is decided and exits 130.
 
 import type { ChildProcess } from 'node:child_process'
-import { readFileSync, statSync } from 'node:fs'
+import { fstatSync, readFileSync, statSync } from 'node:fs'
+import type { Writable } from 'node:stream'
 import { setFlagsFromString } from 'node:v8'
 import { UsageError, VlogdumpError } from './errors.js'
 import { filesOnly } from './options.js'
 import { colorEnabled } from './render/palette.js'
 import { run, type Input } from './run.js'
+import type { Options } from './options.js'
+import type { Terminal } from './top/terminal.js'
+
+/** --top's terminal while it is taken: given back before any message is written, on every way out. */
+let terminal: Terminal | null = null
 
 // User regexes (--url, -q …) run on client-controlled text, and a pattern like `(a+)+$` backtracks exponentially;
 // JavaScript has no time limit for a match. So V8 is told to rerun a match in its linear-time engine once it has
@@ -55,12 +61,15 @@ async function main(): Promise<number> {
     name,
     ...(name === '-' ? { open: () => process.stdin } : { path: name }),
   }))
+  // With -n (or -r --via-varnishlog) the input is varnishlog's output, not stdin.
+  const readsStdin = opts.instance === null && !opts.viaVarnishlog && names.includes('-')
+  if (opts.top !== null) await setUpTop(opts, readsStdin)
   let child: ChildProcess | null = null
   if (opts.instance !== null || opts.viaVarnishlog) {
     // -n, -r with --via-varnishlog: varnishlog does the reading, in its default grouping (each transaction printed when it ends, so
     // records come out as soon as they are complete); vlogdump reads its output.
     const args = opts.instance !== null ? ['-n', opts.instance, ...(opts.dump ? ['-d'] : [])] : ['-r', opts.vslFile!]
-    child = await startVarnishlog(args)
+    child = await startVarnishlog(args, terminal?.stderr ?? null)
     const out = child.stdout!
     inputs = [{ name: `varnishlog ${args.join(' ')}`, open: () => out }]
   }
@@ -73,17 +82,27 @@ async function main(): Promise<number> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  // A progress line only on a terminal, and only for files (a pipe or varnishlog has no end to measure).
+  // The terminal hung up under --top: stop as on SIGTERM.
+  if (terminal !== null) process.on('SIGHUP', onSignal)
+  // A progress line only on a terminal, and only for files (a pipe or varnishlog has no end to measure); not under --top.
   const files = child === null && names.every((n) => n !== '-')
-  const progress = process.stderr.isTTY === true && files ? { stream: process.stderr, totalBytes: totalSize(names) } : undefined
+  const progress = process.stderr.isTTY === true && files && opts.top === null ? { stream: process.stderr, totalBytes: totalSize(names) } : undefined
   try {
     const code = await run(
       {
         ...opts,
         useColor: opts.output === 'compact' && opts.stats !== 'json' && colorEnabled(opts.color, process.stdout.isTTY === true, process.env),
-        summary: opts.summary || process.stderr.isTTY === true,
+        // Under --top the view is the summary: the line only when asked for (and after Ctrl-C).
+        summary: opts.summary || (process.stderr.isTTY === true && opts.top === null),
       },
-      { inputs, stdout: process.stdout, stderr: process.stderr, signal: controller.signal, progress },
+      {
+        inputs,
+        stdout: process.stdout,
+        stderr: terminal?.stderr ?? process.stderr,
+        signal: controller.signal,
+        progress,
+        ...(terminal !== null ? { terminal } : {}),
+      },
     )
     if (child !== null) {
       const status = await stopVarnishlog(child)
@@ -98,11 +117,56 @@ async function main(): Promise<number> {
   }
 }
 
-/** Starts varnishlog; a clear message when it is not installed. Killed when vlogdump exits, whatever the reason. */
-async function startVarnishlog(args: string[]): Promise<ChildProcess> {
+/** --top: its time base when auto (the wall clock for live input — -n without -d, or a pipe —, log time for
+ *  files), and on a terminal the terminal to take: keys from /dev/tty (stdin may be the log), given back on every
+ *  way out, a crash included. */
+async function setUpTop(opts: Options, readsStdin: boolean): Promise<void> {
+  const top = opts.top!
+  const stdinIsTTY = process.stdin.isTTY === true
+  if (readsStdin && stdinIsTTY) {
+    throw new UsageError('--top reads the log from files, -n or a pipe (varnishlog | vlogdump --top); stdin is a terminal')
+  }
+  if (top.clock === 'auto') top.clock = (opts.instance !== null && !opts.dump) || (readsStdin && !stdinIsFile()) ? 'wall' : 'log'
+  if (process.env.VLOGDUMP_TOP_CRASH_TEST === '1') top.crashTest = true
+  // Any error that escapes (a bug in a timer) must not leave the terminal raw and on the alternate screen.
+  process.on('uncaughtException', (err) => {
+    terminal?.leave()
+    process.stderr.write(`vlogdump: internal error: ${err?.stack ?? String(err)}\n`)
+    process.exit(2)
+  })
+  if (process.stdout.isTTY !== true || process.env.TERM === 'dumb') return
+  const [{ ReadStream }, { openSync }, { Terminal }] = await Promise.all([import('node:tty'), import('node:fs'), import('./top/terminal.js')])
+  let keys: import('node:tty').ReadStream | null = null
+  try {
+    keys = new ReadStream(openSync('/dev/tty', 'r'))
+  } catch {
+    // No controlling terminal: stdin, when it is one and not the log; else no keys (Ctrl-C still works).
+    if (stdinIsTTY && !readsStdin) keys = process.stdin
+  }
+  terminal = new Terminal(
+    process.stdout,
+    keys,
+    (s) => process.stdout.write(s), // synchronous on a terminal (POSIX), also in an 'exit' handler
+    (b) => process.stderr.write(b),
+  )
+  process.on('exit', () => terminal?.leave())
+}
+
+function stdinIsFile(): boolean {
+  try {
+    return fstatSync(0).isFile()
+  } catch {
+    return false
+  }
+}
+
+/** Starts varnishlog; a clear message when it is not installed. Killed when vlogdump exits, whatever the reason.
+ *  `stderr`: where its messages go (--top holds them while it has the screen), or null for vlogdump's stderr. */
+async function startVarnishlog(args: string[], stderr: Writable | null): Promise<ChildProcess> {
   // Loaded here, not at start-up: only -n and -r need it (and it brings net and dgram with it).
   const { spawn } = await import('node:child_process')
-  const child = spawn('varnishlog', args, { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn('varnishlog', args, { stdio: ['ignore', 'pipe', stderr === null ? 'inherit' : 'pipe'] })
+  if (stderr !== null) child.stderr!.on('data', (c: Buffer) => stderr.write(c))
   process.on('exit', () => child.kill())
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve)
@@ -154,6 +218,7 @@ main().then(
     if (code === 130) setTimeout(() => process.exit(130), 1000).unref()
   },
   (err: unknown) => {
+    terminal?.leave()
     if (err instanceof VlogdumpError) process.stderr.write(`vlogdump: ${err.message}\n`)
     else process.stderr.write(`vlogdump: internal error: ${(err as Error)?.stack ?? String(err)}\n`)
     process.exitCode = 2

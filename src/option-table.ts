@@ -12,6 +12,7 @@ export const QUERY = 'Query (varnishlog -q):'
 
 export const LIVE = 'Live (varnishlog started by vlogdump):'
 export const STATS = 'Statistics:'
+export const TOP = 'Live view (--top):'
 
 /** In --help order. */
 export const OPTIONS = {
@@ -32,6 +33,19 @@ export const OPTIONS = {
   stats: { type: 'boolean', group: STATS, describe: 'After the records, a summary: hit ratio, handling and status counts, percentiles, top URLs, a latency histogram' },
   'stats-only': { type: 'boolean', group: STATS, describe: 'The summary without the records' },
   'stats-json': { type: 'boolean', group: STATS, describe: 'The summary as one JSON object, without the records' },
+  top: {
+    type: 'boolean',
+    group: TOP,
+    describe: 'A full-screen view of what is happening now, refreshed every --interval: rates, hit ratio, percentiles per handling, status classes, top URLs and backends, the slowest requests (keys: q p s / h w); without a terminal, a plain snapshot per interval',
+  },
+  interval: { type: 'number', group: TOP, describe: 'Seconds between refreshes of --top (default 1)' },
+  window: { type: 'number', group: TOP, describe: 'Seconds of the sliding window of --top (default 60, at most 3600)' },
+  clock: {
+    type: 'string',
+    choices: ['auto', 'wall', 'log'],
+    group: TOP,
+    describe: "--top's time: log (the records' own times: replayed files), wall (arrival: live input); auto: wall for -n and a pipe, log otherwise",
+  },
   time: { type: 'boolean', group: OUTPUT, describe: 'Start each compact entry with its start time (ISO 8601)' },
   limit: { alias: 'k', type: 'number', group: LIMITS, describe: 'Stop after N records shown' },
   instance: { alias: 'n', type: 'string', group: LIVE, describe: 'Start varnishlog -n NAME and read it' },

@@ -3,6 +3,7 @@
 // re-checks it. No parser is loaded here.
 
 import { UsageError } from './errors.js'
+import { MAX_WINDOW } from './top/window.js'
 import { OPTIONS } from './option-table.js'
 import type { InputFormat } from './parse/layout.js'
 import type { Pattern } from './filter/predicate.js'
@@ -21,6 +22,21 @@ import {
 export type ColorMode = 'auto' | 'always' | 'never'
 
 export type OutputMode = 'compact' | 'json' | 'log' | 'format'
+
+/** --top: the live view (src/top/) instead of records. */
+export interface TopOptions {
+  /** Seconds between refreshes. */
+  interval: number
+  /** Seconds of the sliding window. */
+  window: number
+  /** The time base: the records' log time, the wall clock, or auto (cli.ts decides from the input; log in run()). */
+  clock: 'auto' | 'wall' | 'log'
+  /** -i: the URL filter typed after `/` ignores case, as --url does. */
+  ignoreCase: boolean
+  /** Test only (VLOGDUMP_TOP_CRASH_TEST, set by cli.ts): the second refresh throws, to prove the terminal is given
+   *  back after a crash. */
+  crashTest?: boolean
+}
 
 export interface Options {
   files: string[]
@@ -59,6 +75,8 @@ export interface Options {
   queryFiles: string[]
   /** -C: caseless query matching. */
   caseless: boolean
+  /** --top, --interval, --window, --clock; null without --top. */
+  top: TopOptions | null
 }
 
 export type ParsedArgs = { kind: 'run'; options: Options; hints: string[] } | { kind: 'done' }
@@ -96,6 +114,7 @@ export function toOptions(a: ParsedArgv, argv: string[]): ParsedArgs {
   if (a.dump && a.instance === undefined) throw new UsageError('--dump goes with -n')
   if (a['via-varnishlog'] && a['read-file'] === undefined) throw new UsageError('--via-varnishlog goes with -r')
   if ([a.stats, a['stats-only'], a['stats-json']].filter(Boolean).length > 1) throw new UsageError('choose one of --stats, --stats-only, --stats-json')
+  const top = topOptions(a, argv)
   const hints: string[] = []
   // Repeatable options: yargs gives a string once, an array when repeated.
   const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v.map(String) : [String(v)])
@@ -168,8 +187,37 @@ export function toOptions(a: ParsedArgv, argv: string[]): ParsedArgs {
       queries: list(a.query) ?? [],
       queryFiles: list(a['query-file']) ?? [],
       caseless: !!a.caseless,
+      top,
     },
   }
+}
+
+/** --top and its settings; the options that print records or statistics do not go with it. */
+function topOptions(a: ParsedArgv, argv: string[]): TopOptions | null {
+  if (!a.top) {
+    for (const k of ['interval', 'window', 'clock'] as const) if (a[k] !== undefined) throw new UsageError(`--${k} goes with --top`)
+    return null
+  }
+  const clash = [
+    ['json', a.json],
+    ['output', a.output !== undefined],
+    ['format', a.format !== undefined],
+    ['stats', a.stats],
+    ['stats-only', a['stats-only']],
+    ['stats-json', a['stats-json']],
+    ['limit', a.limit !== undefined],
+    ['time', a.time],
+  ].find(([, on]) => on)
+  if (clash !== undefined) throw new UsageError(`--top shows no records: --${String(clash[0])} does not go with it`)
+  const interval = a.interval ?? 1
+  if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0.1 || interval > 3600) {
+    throw new UsageError(`--interval: expected seconds from 0.1 to 3600, got '${String(argValue(argv, 'interval'))}'`)
+  }
+  const window = a.window ?? 60
+  if (typeof window !== 'number' || !Number.isSafeInteger(window) || window < 1 || window > MAX_WINDOW) {
+    throw new UsageError(`--window: expected whole seconds from 1 to ${MAX_WINDOW}, got '${String(argValue(argv, 'window'))}'`)
+  }
+  return { interval, window, clock: (a.clock as TopOptions['clock'] | undefined) ?? 'auto', ignoreCase: !!a['ignore-case'] }
 }
 
 function parseSlow(v: string): number {
@@ -287,12 +335,12 @@ function shellQuote(s: string): string {
 }
 
 /** The text the user gave for an option, for error messages (yargs has already turned it into NaN). */
-function argValue(argv: string[], long: string, short: string): string {
+function argValue(argv: string[], long: string, short?: string): string {
   for (let i = 0; i < argv.length; i++) {
     const s = argv[i]
-    if (s === `--${long}` || s === `-${short}`) return argv[i + 1] ?? ''
+    if (s === `--${long}` || (short !== undefined && s === `-${short}`)) return argv[i + 1] ?? ''
     if (s.startsWith(`--${long}=`)) return s.slice(long.length + 3)
-    if (s.startsWith(`-${short}`) && s.length > 2) return s.slice(2)
+    if (short !== undefined && s.startsWith(`-${short}`) && s.length > 2) return s.slice(2)
   }
   return ''
 }

@@ -13,6 +13,9 @@ import { compileRecordStages, RecordStage } from './run/records.js'
 import { RunState, summaryLine } from './run/state.js'
 import { Stdout } from './run/stdout.js'
 import { readInput } from './run/read-input.js'
+import { createPalette } from './render/palette.js'
+import type { TopTerminal } from './top/terminal.js'
+import { TopSink, type TopIo } from './top/top.js'
 
 export type { Input } from './input.js'
 
@@ -24,6 +27,10 @@ export interface Io {
   progress?: { stream: Writable; totalBytes: number | null }
   /** Aborting stops reading (Ctrl-C): what is decided is written, and the run returns 130. */
   signal?: AbortSignal
+  /** --top on a terminal: the screen and keyboard to take (src/top/terminal.ts); without it, snapshots to stdout. */
+  terminal?: TopTerminal
+  /** --top's wall clock, epoch seconds (tests). */
+  now?: () => number
 }
 
 export interface RunSettings extends Options {
@@ -42,7 +49,8 @@ export const EXIT_ERROR = 2
 export const EXIT_INTERRUPTED = 130
 
 export async function run(opts: RunSettings, io: Io): Promise<number> {
-  const stages = compileRecordStages(opts) // before the first line is read: a bad query fails with nothing read
+  const top = opts.top === null ? null : new TopSink(opts.top, topIo(io), createPalette(opts.useColor))
+  const stages = compileRecordStages(opts, top) // before the first line is read: a bad query fails with nothing read
   const state = new RunState(io.stderr)
   const out = new Stdout(io.stdout, io.signal, state)
   const records = new RecordStage(stages, opts.limit, state, out)
@@ -52,6 +60,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   const parallel = new ParallelInput(opts, stages)
   const onAbort = (): void => state.interrupt()
   io.signal?.addEventListener('abort', onAbort)
+  top?.start(state)
   try {
     for (const input of io.inputs) {
       if (state.halted) break
@@ -63,6 +72,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     }
   } finally {
     await parallel.close()
+    top?.stop(state)
   }
   progress?.done()
   io.signal?.removeEventListener('abort', onAbort)
@@ -72,13 +82,19 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   return finish(opts, io, state)
 }
 
+function topIo(io: Io): TopIo {
+  return { terminal: io.terminal ?? null, stdout: io.stdout, columns: (io.stdout as { columns?: number }).columns ?? 120, now: io.now }
+}
+
 /** The summary line (with --summary, and after Ctrl-C) and the exit status, like grep's. */
 function finish(opts: RunSettings, io: Io, state: RunState): number {
   const { stats } = state
   stats.layout = state.layouts.size === 0 ? 'unknown' : [...state.layouts].join(', ')
-  if (opts.summary || state.interrupted) io.stderr.write(summaryLine(stats, state.interrupted))
+  const interrupted = state.interrupted && !state.quit
+  if (opts.summary || interrupted) io.stderr.write(summaryLine(stats, interrupted))
   if (state.failed) return EXIT_ERROR
-  if (state.interrupted) return EXIT_INTERRUPTED
+  if (state.quit) return EXIT_MATCH
+  if (interrupted) return EXIT_INTERRUPTED
   if (state.stopped || state.limited) return EXIT_MATCH
   return stats.shown > 0 ? EXIT_MATCH : EXIT_NO_MATCH
 }

@@ -42,6 +42,7 @@ export const DEFAULTS: RunSettings = {
   queries: [],
   queryFiles: [],
   caseless: false,
+  top: null,
   useColor: false,
 }
 

@@ -1,5 +1,6 @@
 // Owns what happens to each transaction tree a grouper emits: record → count → filter → statistics → render →
-// output. The filter, renderer and statistics are compiled once, before the first line is read.
+// output, or → a sink beside the renderers (--top). The filter, renderer and statistics are compiled once, before
+// the first line is read.
 
 import type { Options } from '../args.js'
 import { compileFilter } from '../filter/filter.js'
@@ -11,6 +12,7 @@ import { StatsCollector } from '../stats/stats.js'
 import { createPalette } from '../render/palette.js'
 import { buildRecord } from '../vsl/record.js'
 import type { ClientRecord, IncompleteReason, Transaction } from '../vsl/types.js'
+import type { RecordSink } from '../top/top.js'
 import type { RunState } from './state.js'
 import type { Stdout } from './stdout.js'
 
@@ -20,19 +22,22 @@ export interface RecordStages {
   render: (rec: ClientRecord) => string
   /** --stats: the statistics of the records seen (shown or not). */
   collector: StatsCollector | null
-  /** Records are printed (no --stats, or --stats with records). */
+  /** --top: every shown record goes to it, and none is printed. */
+  sink: RecordSink | null
+  /** Records are printed (no --stats, or --stats with records; no sink). */
   printRecords: boolean
   /** Log lines are the input's bytes (latin1 strings): written as such, not UTF-8-encoded. */
   bytesOut: boolean
 }
 
 /** Compiles the stages from the options (a bad query fails here, with nothing read). */
-export function compileRecordStages(opts: Options & { useColor: boolean }): RecordStages {
+export function compileRecordStages(opts: Options & { useColor: boolean }, sink: RecordSink | null = null): RecordStages {
   return {
     keep: compileFilter(opts.filters, opts.queries, opts.caseless),
     render: compileRenderer(opts),
     collector: opts.stats === 'off' ? null : new StatsCollector(),
-    printRecords: opts.stats === 'off' || opts.stats === 'with-records',
+    sink,
+    printRecords: sink === null && (opts.stats === 'off' || opts.stats === 'with-records'),
     bytesOut: opts.output === 'log',
   }
 }
@@ -54,6 +59,7 @@ export class RecordStage {
     const show = stages.keep === null || stages.keep(rec)
     stages.collector?.add(rec, show)
     if (!show) return null
+    stages.sink?.add(rec)
     state.stats.shown++
     if (this.limit !== null && state.stats.shown >= this.limit) state.limited = true
     return rec

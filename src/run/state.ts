@@ -33,8 +33,10 @@ export class RunState {
   failed = false
   /** stdout closed (EPIPE): end quietly. */
   stopped = false
-  /** Ctrl-C or SIGTERM. */
+  /** Ctrl-C or SIGTERM (or q in --top). */
   interrupted = false
+  /** q in --top: stopped by choice, exit 0. */
+  quit = false
   /** -k reached: stop reading, print nothing more. */
   limited = false
   /** The layouts read, for the summary. */
@@ -60,9 +62,11 @@ export class RunState {
     this.stderr.write(`vlogdump: ${message}\n`)
   }
 
-  /** Ctrl-C: what is decided is written, the stream being read is ended. */
-  interrupt(): void {
+  /** Ctrl-C: what is decided is written, the stream being read is ended. `quit`: q in --top, the same, but the run
+   *  ends as if the input had (exit 0). */
+  interrupt(quit = false): void {
     this.interrupted = true
+    if (quit) this.quit = true
     this.current?.destroy()
   }
 

@@ -142,8 +142,9 @@ function fit(url: string, max: number): string {
 const DECADE_LABELS = ['1µs', '10µs', '100µs', '1ms', '10ms', '100ms', '1s', '10s', '100s', '1000s', '10000s']
 
 /** varnishhist's picture: log10 time on the x axis, misses `#` stacked under hits `|`, scaled to the tallest
- *  column. Columns per decade are the most that fit and divide the report's bins evenly (no sawtooth). */
-function histogram(h: LatencyHistogram, p: Palette, width: number): string {
+ *  column, `rows` high. Columns per decade are the most that fit and divide the report's bins evenly (no
+ *  sawtooth). --top draws it too, as tall as its screen allows. */
+export function histogram(h: LatencyHistogram, p: Palette, width: number, rows = HIST_ROWS): string {
   const title = p.heading('Histogram of total time') + ': ' + p.handling.hit('|') + ' hit, ' + p.handling.miss('#') + ' miss (any other handling)'
   const anything = h.hits.some((n) => n > 0) || h.misses.some((n) => n > 0)
   let out = title + '\n'
@@ -166,12 +167,12 @@ function histogram(h: LatencyHistogram, p: Palette, width: number): string {
       top = Math.max(...cols.map((c) => c.hits + c.misses))
     }
     const labelWidth = margin - 1
-    const scale = top / HIST_ROWS
+    const scale = top / rows
     // As varnishhist: a column of count c reaches row j while j < c / scale, so any count shows.
     const missH = cols.map((c) => Math.ceil(c.misses / scale))
     const allH = cols.map((c) => Math.ceil((c.hits + c.misses) / scale))
-    for (let j = HIST_ROWS - 1; j >= 0; j--) {
-      const label = j === HIST_ROWS - 1 ? String(top) : ''
+    for (let j = rows - 1; j >= 0; j--) {
+      const label = j === rows - 1 ? String(top) : ''
       let line = ''
       for (let c = 0; c < cols.length; c++) line += j < missH[c] ? '#' : j < allH[c] ? '|' : ' '
       line = line.trimEnd()

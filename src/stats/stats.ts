@@ -215,10 +215,12 @@ export function urlKey(url: string): string {
   return path.length > URL_KEY_MAX ? path.slice(0, URL_KEY_MAX) + '…' : path
 }
 
-interface UrlEntry {
+export interface UrlEntry {
   key: string
   count: number
   over: number
+  /** Requests counted as errors (add's `error`: --top counts 5xx responses); --stats does not use it. */
+  errors: number
   est: Estimator
   /** Index in the heap. */
   pos: number
@@ -247,12 +249,38 @@ export class UrlTable {
     return n
   }
 
-  add(key: string, seconds: number | null): void {
+  add(key: string, seconds: number | null, error = false): void {
+    const e = this.entry(key, 1)
+    if (error) e.errors++
+    if (seconds !== null) e.est.add(seconds)
+    this.siftDown(e.pos)
+  }
+
+  /** Adds every entry of another table (as if its requests had been added here): counts, overcounts, errors and
+   *  the time estimators add up. --top sums its per-second tables into the window's this way. */
+  merge(other: UrlTable): void {
+    for (const o of other.heap) {
+      const e = this.entry(o.key, o.count)
+      e.over += o.over
+      e.errors += o.errors
+      e.est.merge(o.est)
+      this.siftDown(e.pos)
+    }
+  }
+
+  /** The entries, in no order (read only). */
+  entries(): readonly Readonly<UrlEntry>[] {
+    return this.heap
+  }
+
+  /** The entry of `key` with `n` more requests counted: found, new, or taking the place of the least counted
+   *  entry (Space-Saving); the caller sifts it down. */
+  private entry(key: string, n: number): UrlEntry {
     let e = this.map.get(key)
     if (e !== undefined) {
-      e.count++
+      e.count += n
     } else if (this.heap.length < this.capacity) {
-      e = { key: ownString(key), count: 1, over: 0, est: new Estimator(URL_ERROR), pos: this.heap.length }
+      e = { key: ownString(key), count: n, over: 0, errors: 0, est: new Estimator(URL_ERROR), pos: this.heap.length }
       this.map.set(e.key, e)
       this.heap.push(e)
       this.siftUp(e.pos)
@@ -261,13 +289,13 @@ export class UrlTable {
       this.map.delete(e.key)
       e.key = ownString(key)
       e.over = e.count
-      e.count++
+      e.count += n
+      e.errors = 0
       e.est.reset()
       this.map.set(e.key, e)
       this.evictions++
     }
-    if (seconds !== null) e.est.add(seconds)
-    this.siftDown(e.pos)
+    return e
   }
 
   /** The n largest counts (then the smaller overcount, then the URL). */
@@ -324,7 +352,7 @@ function urlStat(e: UrlEntry): UrlStat {
   return { url: e.key, count: e.count, overcount: e.over, n: p.n, p50: p.p50, p90: p.p90, p99: p.p99, max: p.max }
 }
 
-function percentiles(est: Estimator): Percentiles {
+export function percentiles(est: Estimator): Percentiles {
   return {
     n: est.count,
     p50: est.quantile(0.5),
