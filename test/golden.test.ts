@@ -25,6 +25,9 @@ const GOLDEN: Golden[] = [
   },
   { name: 'esi.color', files: ['fixtures/cases/esi.log'], opts: { useColor: true } },
   { name: 'lab.compact', files: ['fixtures/lab/lab.vxid.log'], opts: {} },
+  // --top without a terminal: the plain snapshot at the input's end (log time, so the same every run; an
+  // interval of an hour, so no refresh comes before it).
+  { name: 'lab.top', files: ['fixtures/lab/lab.vxid.log'], opts: { top: { interval: 3600, window: 60, clock: 'log', ignoreCase: false } } },
 ]
 
 const update = process.env.UPDATE_GOLDEN === '1'

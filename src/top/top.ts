@@ -85,7 +85,8 @@ export class TopSink implements RecordSink {
       )
       this.refresh()
     }
-    this.timer = setInterval(() => this.refresh(), this.opts.interval * 1000)
+    // The input keeps the run alive, not the refreshes.
+    this.timer = setInterval(() => this.refresh(), this.opts.interval * 1000).unref()
   }
 
   /** The run is over: the terminal is given back; the last figures are printed on stdout when the input ended
