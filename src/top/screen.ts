@@ -187,7 +187,8 @@ function quantiles(t: Percentiles): string {
 // ---- the tables ------------------------------------------------------------------------------------------------
 
 /** URLs, backends and the slowest requests in `room` rows: each table gets its heading and a few rows in order of
- *  importance, then URLs take what is left. */
+ *  importance (what does not fit is left out from the last), backends and the slowest requests then up to 5 and 6
+ *  rows, and URLs take what is left. */
 function tables(span: SpanView, scope: string, sort: SortKey, room: number, narrow: boolean, p: Palette): Line[] {
   const want = [Math.max(1, span.urls.length), Math.max(1, Math.min(BACKEND_ROWS, span.backends.length)), Math.max(1, Math.min(SLOW_ROWS, span.slowest.length))]
   const least = [Math.min(want[0], 3), Math.min(want[1], 2), Math.min(want[2], 2)]
@@ -204,8 +205,8 @@ function tables(span: SpanView, scope: string, sort: SortKey, room: number, narr
       left = 0
     }
   }
-  // What is left: URLs first, then the slowest requests, then backends.
-  for (const i of [0, 2, 1]) {
+  // What is left: backends and the slowest requests up to their few rows, then URLs all the rest.
+  for (const i of [1, 2, 0]) {
     if (rows[i] === 0) continue
     const more = Math.min(left, want[i] - rows[i])
     if (more > 0) {
