@@ -8,6 +8,8 @@
 //
 // --quick: 200M inputs, one run, no 4× memory check. --clean: delete the generated inputs at the end.
 // --binary-only: only the binary VSL section (beside varnishlog), written to its own results file.
+// The load and soak test of a live pipe (a real varnishd at the machine's highest rate, `varnishlog | vlogdump
+// --json` beside varnishncsa, CPU, RSS, overruns, record latency) is bench/soak.ts: npm run soak -- --duration 600.
 
 import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs'
@@ -110,7 +112,10 @@ function parseConfig(argv: string[]): Config {
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`bench: ${msg}\nusage: npm run bench -- [--size 1G|4G|200M] [--runs 3] [--quick] [--clean] [--binary-only]\n`)
+  process.stderr.write(
+    `bench: ${msg}\nusage: npm run bench -- [--size 1G|4G|200M] [--runs 3] [--quick] [--clean] [--binary-only]\n` +
+      `(the load and soak test against a live varnishd: npm run soak -- --duration 600, bench/soak.ts)\n`,
+  )
   process.exit(2)
 }
 
