@@ -2,8 +2,7 @@
 // backend (a process of its own) is driven at the highest rate the machine sustains — a closed loop of
 // keep-alive connections, each with one request in flight — for --duration seconds, while
 // `varnishlog -n X | vlogdump --json` and `varnishncsa -n X` read the same instance side by side, and a second
-// varnishlog whose output this script reads and drops is the control: it shows whether varnishlog alone keeps up,
-// and how late a record is without vlogdump. Every --sample
+// varnishlog writing to /dev/null is the control: it shows whether varnishlog alone keeps up. Every --sample
 // seconds it takes the request rate and each process's CPU share and RSS from /proc; at the end it reports
 // requests/s, vlogdump's CPU and memory over time (flat or not), its client records against varnishncsa's lines
 // (they must be equal), every `Log overrun` each reader printed (and whether vlogdump was the cause: its
@@ -11,7 +10,10 @@
 // --marker-every seconds, timed from the response's end to their record on vlogdump's stdout (and to their line on
 // varnishncsa's). Writes bench/results/soak-<date>.json.
 //
-//   npm run soak -- [--duration 600] [--concurrency 24] [--sample 5] [--marker-every 2] [--no-control]
+//   npm run soak -- [--duration 600] [--concurrency 24] [--rate 0] [--sample 5] [--marker-every 2] [--no-control]
+//
+// --rate R paces the load to R requests/s (0, the default: as fast as it goes), to see a rate the whole pipeline
+// sustains with the machine not saturated.
 //
 // The same file is the backend (--serve-backend) and the load generator (--load PORT N), as child processes, so
 // that each one's CPU is its own in the report.
@@ -56,10 +58,12 @@ function serveBackend(): void {
   server.listen(0, HOST, () => process.stdout.write(JSON.stringify({ port: (server.address() as net.AddressInfo).port }) + '\n'))
 }
 
-/** The load: `concurrency` keep-alive connections, each a loop of one request and its whole response. The mix:
- *  80% cacheable (hits once warm), 8% short-lived (misses), 10% pass, 2% not found. Counts are sent to the parent
- *  every second; on 'stop' the loops end. */
-function load(port: number, concurrency: number): void {
+/** The load: `concurrency` keep-alive connections, each a loop of one request and its whole response — as fast as
+ *  they go, or with `rate` > 0 paced to `rate` requests/s in all (each connection sends its next request at its
+ *  turn, or at once when it is late). The mix: 80% cacheable (hits once warm), 8% short-lived (misses), 10% pass,
+ *  2% not found. Counts are sent to the parent every second; on 'stop' the loops end. */
+function load(port: number, concurrency: number, rate: number): void {
+  const gapMs = rate > 0 ? (1000 * concurrency) / rate : 0
   let done = 0
   let errors = 0
   let running = true
@@ -88,12 +92,20 @@ function load(port: number, concurrency: number): void {
       const sock = net.connect(port, HOST)
       sock.setNoDelay(true)
       let buf: Buffer = Buffer.alloc(0)
-      const next = (): void => {
+      let due = nowMs()
+      const send = (): void => {
         if (!running) {
           sock.end()
           return resolve()
         }
         sock.write(`GET ${pathOf()} HTTP/1.1\r\nHost: soak.test\r\nUser-Agent: vlogdump-soak\r\n\r\n`)
+      }
+      const next = (): void => {
+        if (gapMs === 0) return send()
+        due = Math.max(due + gapMs, nowMs() - gapMs) // late: no burst to catch up more than one turn
+        const wait = due - nowMs()
+        if (wait <= 0) send()
+        else setTimeout(send, wait)
       }
       sock.on('connect', next)
       sock.on('data', (chunk: Buffer) => {
@@ -152,13 +164,15 @@ function responseLength(b: Buffer): number {
 interface Config {
   duration: number
   concurrency: number
+  /** Requests/s in all; 0: as fast as the connections go (the machine's highest rate). */
+  rate: number
   sample: number
   markerEvery: number
   control: boolean
 }
 
 function parseConfig(argv: string[]): Config {
-  const c: Config = { duration: 600, concurrency: 24, sample: 5, markerEvery: 2, control: true }
+  const c: Config = { duration: 600, concurrency: 24, rate: 0, sample: 5, markerEvery: 2, control: true }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     const num = (min: number): number => {
@@ -168,6 +182,7 @@ function parseConfig(argv: string[]): Config {
     }
     if (a === '--duration') c.duration = num(5)
     else if (a === '--concurrency') c.concurrency = Math.round(num(1))
+    else if (a === '--rate') c.rate = num(0)
     else if (a === '--sample') c.sample = num(1)
     else if (a === '--marker-every') c.markerEvery = num(0.2)
     else if (a === '--no-control') c.control = false
@@ -177,7 +192,7 @@ function parseConfig(argv: string[]): Config {
 }
 
 function usage(msg: string): never {
-  process.stderr.write(`soak: ${msg}\nusage: npm run soak -- [--duration 600] [--concurrency 24] [--sample 5] [--marker-every 2] [--no-control]\n`)
+  process.stderr.write(`soak: ${msg}\nusage: npm run soak -- [--duration 600] [--concurrency 24] [--rate 0] [--sample 5] [--marker-every 2] [--no-control]\n`)
   process.exit(2)
 }
 
@@ -235,12 +250,8 @@ class LineCounter {
   readonly markers = new Map<number, number>()
   private partial: Buffer = Buffer.alloc(0)
 
-  /** `json`: vlogdump's lines; `tag`: a marker counts only on a line of this tag (varnishlog's ReqURL: the client
-   *  request's group, not the backend fetch's printed before it). */
-  constructor(
-    private readonly json: boolean,
-    private readonly tag: string | null = null,
-  ) {}
+  /** `json`: vlogdump's lines (counted by kind). */
+  constructor(private readonly json: boolean) {}
 
   push(chunk: Buffer): void {
     const at = nowMs()
@@ -267,8 +278,7 @@ class LineCounter {
       let j = m + 6
       let n = 0
       while (data[j] >= 48 && data[j] <= 57) n = n * 10 + data[j++] - 48
-      const tagged = this.tag === null || data.lastIndexOf(this.tag, m) > data.lastIndexOf(10, m)
-      if (j > m + 6 && tagged && !this.markers.has(n)) this.markers.set(n, at)
+      if (j > m + 6 && !this.markers.has(n)) this.markers.set(n, at)
       m = j
     }
     this.partial = Buffer.from(data.subarray(lastNl + 1))
@@ -363,7 +373,7 @@ async function main(): Promise<void> {
     await sleep(200)
   }
   const varnishdVersion = spawnSync(which('varnishd')!, ['-V'], { encoding: 'utf8' }).stderr.split('\n')[0]
-  log(`soak: ${varnishdVersion}, backend :${backendPort}, varnishd :${port}, ${cfg.duration} s at concurrency ${cfg.concurrency}\n`)
+  log(`soak: ${varnishdVersion}, backend :${backendPort}, varnishd :${port}, ${cfg.duration} s at concurrency ${cfg.concurrency}${cfg.rate > 0 ? `, paced to ${cfg.rate} req/s` : ', as fast as it goes'}\n`)
 
   // The readers: varnishlog | vlogdump --json, varnishncsa, and the control varnishlog.
   const vd = track(spawn(CLI, ['--json', '--summary'], { stdio: ['pipe', 'pipe', 'pipe'] }))
@@ -379,16 +389,13 @@ async function main(): Promise<void> {
   const ncsaCount = new LineCounter(false)
   ncsa.stdout!.on('data', (c: Buffer) => ncsaCount.push(c))
   const ncsaErr = collect(ncsa.stderr)
-  // The control's output is read here, as fast as it comes (only its markers are looked for): how late a record
-  // is with varnishlog alone.
-  const control = cfg.control ? track(spawn('varnishlog', ['-n', instanceDir], { stdio: ['ignore', 'pipe', 'pipe'] })) : null
-  const controlCount = new LineCounter(false, 'ReqURL')
-  control?.stdout!.on('data', (c: Buffer) => controlCount.push(c))
+  // The control writes to /dev/null: nothing can hold it back but its own reading and formatting.
+  const control = cfg.control ? track(spawn('varnishlog', ['-n', instanceDir], { stdio: ['ignore', 'ignore', 'pipe'] })) : null
   const controlErr = collect(control?.stderr)
   await sleep(2000) // every reader attached before the first request
 
   // Load, markers, samples.
-  const loader = track(spawn(process.execPath, [SELF, '--load', String(port), String(cfg.concurrency)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
+  const loader = track(spawn(process.execPath, [SELF, '--load', String(port), String(cfg.concurrency), String(cfg.rate)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }))
   let done = 0
   let errors = 0
   let finalCounts: { done: number; errors: number } | null = null
@@ -415,7 +422,7 @@ async function main(): Promise<void> {
     control: control?.pid,
     load: loader.pid,
     backend: backend.pid,
-    // This process: the markers, the sampling, and reading vlogdump's, varnishncsa's and the control's output.
+    // This process: the markers, the sampling, and reading vlogdump's and varnishncsa's output.
     soak: process.pid,
   }
   const intervals: Interval[] = []
@@ -462,7 +469,6 @@ async function main(): Promise<void> {
   const lat = (seen: Map<number, number>): number[] => [...markersSent].filter(([n]) => seen.has(n)).map(([n, sent]) => Math.max(0, seen.get(n)! - sent))
   const vdLat = lat(vdCount.markers)
   const ncsaLat = lat(ncsaCount.markers)
-  const controlLat = lat(controlCount.markers)
   const steady = intervals.filter((iv) => iv.t > Math.min(30, cfg.duration / 4)) // after warm-up
   const mean = (xs: number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length)
   const cpuOf = (p: ProcName): { mean: number | null; max: number | null } => {
@@ -509,7 +515,6 @@ async function main(): Promise<void> {
       markersSent: markersSent.size,
       vlogdump: { seen: vdLat.length, p50: quantile(vdLat, 0.5), p90: quantile(vdLat, 0.9), max: quantile(vdLat, 1) },
       varnishncsa: { seen: ncsaLat.length, p50: quantile(ncsaLat, 0.5), p90: quantile(ncsaLat, 0.9), max: quantile(ncsaLat, 1) },
-      controlVarnishlog: { seen: controlLat.length, p50: quantile(controlLat, 0.5), p90: quantile(controlLat, 0.9), max: quantile(controlLat, 1) },
     },
     intervals,
   }
@@ -521,7 +526,7 @@ async function main(): Promise<void> {
   out += `records: vlogdump ${vdClients} client records (${vdCount.backendLines} backend-only, ${vdCount.incompleteLines} incomplete), varnishncsa ${ncsaCount.lines} lines: ${vdClients === ncsaCount.lines ? 'equal' : `DIFFERENT by ${vdClients - ncsaCount.lines}`}\n`
   out += `vlogdump behind varnishncsa at a sample: at most ${result.behindMax} records (${f(result.behindMax / Math.max(1, result.requests.perSecond), 2)} s of traffic)\n`
   out += `Log overrun: varnishlog | vlogdump ${over.vlogdumpVarnishlog}, control varnishlog ${over.control ?? '-'}, varnishncsa ${over.varnishncsa}; cause: ${cause}\n`
-  out += `record latency (response end → record on stdout), ${markersSent.size} markers: vlogdump p50 ${f(result.latencyMs.vlogdump.p50)} ms, p90 ${f(result.latencyMs.vlogdump.p90)} ms, max ${f(result.latencyMs.vlogdump.max)} ms (${vdLat.length} seen); varnishncsa p50 ${f(result.latencyMs.varnishncsa.p50)} ms, p90 ${f(result.latencyMs.varnishncsa.p90)}, max ${f(result.latencyMs.varnishncsa.max)} ms (${ncsaLat.length} seen); varnishlog alone (the control) p50 ${f(result.latencyMs.controlVarnishlog.p50)} ms, p90 ${f(result.latencyMs.controlVarnishlog.p90)}, max ${f(result.latencyMs.controlVarnishlog.max)} ms\n`
+  out += `record latency (response end → record on stdout), ${markersSent.size} markers: vlogdump p50 ${f(result.latencyMs.vlogdump.p50)} ms, p90 ${f(result.latencyMs.vlogdump.p90)} ms, max ${f(result.latencyMs.vlogdump.max)} ms (${vdLat.length} seen); varnishncsa p50 ${f(result.latencyMs.varnishncsa.p50)} ms, p90 ${f(result.latencyMs.varnishncsa.p90)}, max ${f(result.latencyMs.varnishncsa.max)} ms (${ncsaLat.length} seen)\n`
   out += `vlogdump: exit ${String(vdCode)}; ${result.records.vlogdumpSummary}\n`
   process.stdout.write(out)
   mkdirSync(RESULTS_DIR, { recursive: true })
@@ -533,7 +538,7 @@ async function main(): Promise<void> {
 
 const role = process.argv[2]
 if (role === '--serve-backend') serveBackend()
-else if (role === '--load') load(Number(process.argv[3]), Number(process.argv[4]))
+else if (role === '--load') load(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]))
 else
   main().catch((err: unknown) => {
     process.stderr.write(`soak: ${(err as Error)?.stack ?? String(err)}\n`)
