@@ -13,6 +13,7 @@ const EPILOG = `Examples:
   vlogdump capture.log.gz --status 5xx        replay a saved capture (any varnishlog layout, gzip or not)
   vlogdump --json access.log | jq .timing     script it
   vlogdump -F ncsa access.log                 varnishncsa's format; -F '%h %s %D %U' for your own
+  vlogdump --top -n <instance>                what is happening now, full screen (q quits)
 
 Exit status: 0 if a record was printed, 1 if none was, 2 on an error (a closed pipe counts as success).`
 
