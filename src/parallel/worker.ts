@@ -12,7 +12,7 @@ import type { WorkerData } from './reader.js'
 const { settings, inSlots, outSlots } = workerData as WorkerData
 const runner = new BlockRunner(
   {
-    keep: compileFilter(settings.filters, settings.queries, settings.caseless),
+    ...compileFilter(settings.filters, settings.queries, settings.caseless),
     render: compileRenderer(settings),
     bytesOut: settings.output === 'log',
   },

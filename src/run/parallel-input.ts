@@ -41,8 +41,8 @@ export class ParallelInput {
 
   /** Reads the file with worker threads; errors are reported, and what was read is counted. */
   async read(name: string, path: string, layout: string, limits: GrouperOptions, records: RecordStage, out: Stdout, state: RunState): Promise<void> {
-    const { keep, render, bytesOut } = this.stages
-    this.reader ??= new ParallelReader(this.opts, { threads: this.threads, blockBytes: this.blockBytes }, { keep, render, bytesOut })
+    const { keep, keepTree, render, bytesOut } = this.stages
+    this.reader ??= new ParallelReader(this.opts, { threads: this.threads, blockBytes: this.blockBytes }, { keep, keepTree, render, bytesOut })
     const hooks = { emit: records.rendered, write: out.write, stopped: () => state.stopped || state.interrupted }
     try {
       const binary = layout.startsWith('binary')

@@ -4,7 +4,8 @@
 import type { Options } from '../args.js'
 import { compileFilter } from '../filter/filter.js'
 import type { Predicate } from '../filter/predicate.js'
-import { countRecord } from '../record-counts.js'
+import type { TreePredicate } from '../filter/tree.js'
+import { countRecord, countTree } from '../record-counts.js'
 import { compileRenderer } from '../render/renderer.js'
 import { renderStats, statsJson } from '../stats/render.js'
 import { StatsCollector } from '../stats/stats.js'
@@ -17,6 +18,8 @@ import type { Stdout } from './stdout.js'
 /** The compiled stages after grouping. */
 export interface RecordStages {
   keep: Predicate | null
+  /** Whether a tree's record can be shown, before it is built (not with --stats, which sees every record). */
+  keepTree: TreePredicate | null
   render: (rec: ClientRecord) => string
   /** --stats: the statistics of the records seen (shown or not). */
   collector: StatsCollector | null
@@ -28,8 +31,10 @@ export interface RecordStages {
 
 /** Compiles the stages from the options (a bad query fails here, with nothing read). */
 export function compileRecordStages(opts: Options & { useColor: boolean }): RecordStages {
+  const { keep, keepTree } = compileFilter(opts.filters, opts.queries, opts.caseless)
   return {
-    keep: compileFilter(opts.filters, opts.queries, opts.caseless),
+    keep,
+    keepTree: opts.stats === 'off' ? keepTree : null,
     render: compileRenderer(opts),
     collector: opts.stats === 'off' ? null : new StatsCollector(),
     printRecords: opts.stats === 'off' || opts.stats === 'with-records',
@@ -48,6 +53,10 @@ export class RecordStage {
   /** Builds, counts and filters an emitted tree: the record to print, or null. */
   decide(root: Transaction, incomplete: IncompleteReason | null): ClientRecord | null {
     const { state, stages } = this
+    if (stages.keepTree !== null && !stages.keepTree(root)) {
+      countTree(state.stats, root, incomplete)
+      return null
+    }
     const rec = buildRecord(root, incomplete)
     countRecord(state.stats, rec)
     if (state.stopped || state.limited) return null
