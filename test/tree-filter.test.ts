@@ -5,6 +5,9 @@
 
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import { sinceStartQuick } from '../src/filter/tree.js'
+import { sinceStart } from '../src/vsl/record.js'
 import { compileFilter } from '../src/filter/filter.js'
 import { NO_FILTERS, type SlowBy } from '../src/filter/flags.js'
 import { recordsInFile, recordsOf } from './support.js'
@@ -78,4 +81,23 @@ describe('--slow on Varnish 2.1/3.0 (no Timestamp records): the records whose to
       }
     })
   }
+})
+
+describe('the quick read of a Timestamp time', () => {
+  it('is what the record reads (within 1e-9 s), or NaN where it cannot tell', () => {
+    const piece = fc.constantFrom(' ', '  ', '0', '1', '9', '.', '-', 'e', '+', 'x', 'Resp:', '1700000000.123456', '0.200000', '123456789012345678')
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (parts) => {
+        const d = parts.join('')
+        const quick = sinceStartQuick(d)
+        if (Number.isNaN(quick)) return
+        const exact = sinceStart(d)
+        assert.ok(exact !== null && Math.abs(quick - exact) <= 1e-9, `${JSON.stringify(d)}: ${quick} vs ${exact}`)
+      }),
+      { numRuns: 20000 },
+    )
+    assert.equal(sinceStartQuick('Resp: 1700000000.123456 0.200000 0.000010'), 0.2)
+    assert.equal(sinceStartQuick('  Resp: 1 7.5 0'), 7.5)
+    assert.ok(Number.isNaN(sinceStartQuick('Resp: 1 1e3 0')))
+  })
 })
