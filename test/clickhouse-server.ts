@@ -39,8 +39,8 @@ export interface ClickHouseServer {
   httpPort: number
   tcpPort: number
   dir: string
-  /** Runs a query (POST); the answer's text. Throws on an error answer. */
-  query(sql: string): Promise<string>
+  /** Runs a query (POST), with settings as URL parameters; the answer's text. Throws on an error answer. */
+  query(sql: string, settings?: Record<string, string>): Promise<string>
   /** SIGKILL, as a crash: nothing is flushed. */
   kill(): Promise<void>
   /** Starts it (again) on the same ports and data; resolves once /ping answers. */
@@ -126,8 +126,8 @@ export async function startClickHouse(command: string[]): Promise<ClickHouseServ
   let child: ChildProcess | null = null
   let output = ''
 
-  const query = async (sql: string): Promise<string> => {
-    const res = await fetch(url, { method: 'POST', body: sql })
+  const query = async (sql: string, settings: Record<string, string> = {}): Promise<string> => {
+    const res = await fetch(`${url}?${new URLSearchParams(settings)}`, { method: 'POST', body: sql })
     const text = await res.text()
     if (!res.ok) throw new Error(`clickhouse: ${text.trim()} (HTTP ${res.status}) for: ${sql}`)
     return text
