@@ -49,6 +49,8 @@ export interface ClickHouseServer {
   stop(): Promise<void>
   /** The server's version, once started. */
   version: string
+  /** Its process id, while it runs. */
+  pid: number
 }
 
 const running = new Set<ChildProcess>()
@@ -139,11 +141,13 @@ export async function startClickHouse(command: string[]): Promise<ClickHouseServ
     tcpPort,
     dir,
     version: '',
+    pid: 0,
     query,
     async start() {
       output = ''
       const c = spawn(command[0], [...command.slice(1), `--config-file=${join(dir, 'config.xml')}`], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
       child = c
+      server.pid = c.pid ?? 0
       running.add(c)
       c.stdout!.on('data', (d: Buffer) => (output += d.toString()))
       c.stderr!.on('data', (d: Buffer) => (output += d.toString()))
