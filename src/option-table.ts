@@ -125,7 +125,7 @@ export const OPTIONS = {
   'ch-create': { type: 'boolean', group: CLICKHOUSE, describe: "Print the CREATE TABLE for that server's version (asked first), and a cluster recipe; insert nothing" },
   'ch-batch': { type: 'string', group: CLICKHOUSE, describe: 'Send a batch at N records, at SIZE bytes or after a wait, whichever comes first (default 10000,1MiB,1s)' },
   'ch-buffer': { type: 'string', group: CLICKHOUSE, describe: 'Most batches held (gzip size) while the server cannot take them; beyond it they are dropped and counted (default 128MiB)' },
-  'ch-wait': { type: 'number', group: CLICKHOUSE, describe: 'At the end of the input, give up after SECONDS without a batch delivered (default 30)' },
+  'ch-wait': { type: 'string', group: CLICKHOUSE, describe: 'At the end of the input, give up after SECONDS without a batch delivered (default 30)' },
   'ch-user': { type: 'string', group: CLICKHOUSE, describe: 'ClickHouse user; the password is read from VLOGDUMP_CH_PASSWORD' },
   'host-label': { type: 'string', group: CLICKHOUSE, describe: 'The host column of the records (default: this machine\'s hostname)' },
 } satisfies Record<string, YargsOption>

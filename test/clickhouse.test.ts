@@ -86,6 +86,7 @@ describe('clickhouse options', () => {
       [['--clickhouse', 'http://ch', '--ch-batch', '5ms'], "--ch-batch: the wait must be from 10ms to 60s, got '5ms' (for example 10000,1MiB,1s: records, bytes, the longest wait)"],
       [['--clickhouse', 'http://ch', '--ch-buffer', '12'], "--ch-buffer: expected a size from 1KiB to 1024GiB (like 64MiB), got '12'"],
       [['--clickhouse', 'http://ch', '--ch-wait', '-1'], "--ch-wait: expected seconds (0 or more), got '-1'"],
+      [['--clickhouse', 'http://ch', '--ch-wait', 'soon'], "--ch-wait: expected seconds (0 or more), got 'soon'"],
       [['--clickhouse', 'http://ch', '--clickhouse', 'http://ch2'], '--clickhouse given more than once'],
     ]
     for (const [argv, message] of cases) assert.equal(usageError(argv), message, argv.join(' '))
@@ -358,6 +359,18 @@ describe('clickhouse delivery', () => {
     assert.equal(t.sent.length, 1)
     assert.deepEqual(fatal, [`clickhouse: the server refused the records: ${msg}; nothing more is sent`])
     assert.deepEqual(d.counts, { inserted: 0, dropped: 0, undelivered: 18 })
+  })
+
+  it('a check the user may not run ends the delivery, saying why', async () => {
+    const denied: Answer = { kind: 'error', status: 500, code: 497, message: 'Code: 497. DB::Exception: fleet: Not enough privileges (HTTP 500)' }
+    const t = new ScriptedTransport((q, n) => (n === 1 ? 'insert' : q.startsWith('SELECT') ? denied : OK))
+    const { d, fatal } = delivery(t)
+    d.add(batch(3))
+    await d.drain(5, undefined)
+    assert.deepEqual(fatal, [
+      'clickhouse: cannot count a batch whose insert got no answer (the user needs SELECT on the table): Code: 497. DB::Exception: fleet: Not enough privileges (HTTP 500); nothing more is sent',
+    ])
+    assert.deepEqual(d.counts, { inserted: 0, dropped: 0, undelivered: 3 })
   })
 
   it('a temporary refusal (too many parts) is retried', async () => {

@@ -162,7 +162,7 @@ export class Delivery {
   /** The end of the input: waits until every batch is delivered, or gives up — after `waitSeconds` without a
    *  batch delivered (counted from now at the earliest), or at once on the first failure once interrupted. */
   async drain(waitSeconds: number, signal: AbortSignal | undefined): Promise<void> {
-    this.lastDelivery = Math.max(this.lastDelivery, Date.now())
+    this.lastDelivery = Date.now()
     const onAbort = (): void => this.interrupt()
     if (signal?.aborted) this.interrupt()
     signal?.addEventListener('abort', onAbort)
@@ -243,7 +243,7 @@ export class Delivery {
       if (unsure) {
         const a = await this.transport.send({ query: this.checkQuery(batch, queryId) }, null)
         if (a.kind !== 'ok') {
-          if (this.failed(a) === 'fatal') return 'fatal'
+          if (this.failed(a, 'cannot count a batch whose insert got no answer (the user needs SELECT on the table)') === 'fatal') return 'fatal'
           continue
         }
         const [running, count] = a.text.trim().split('\t').map(Number)
@@ -286,9 +286,9 @@ export class Delivery {
   }
 
   /** Classifies a failed attempt: retried later ('retry'), or the end of delivery ('fatal'). */
-  private failed(a: Exclude<Answer, { kind: 'ok' }>): 'retry' | 'fatal' {
+  private failed(a: Exclude<Answer, { kind: 'ok' }>, what = 'the server refused the records'): 'retry' | 'fatal' {
     if (a.kind === 'error' && !(a.code !== null ? TRANSIENT_CODES.has(a.code) : TRANSIENT_STATUS.has(a.status))) {
-      this.setFatal(`clickhouse: the server refused the records: ${a.message}; nothing more is sent`)
+      this.setFatal(`clickhouse: ${what}: ${a.message}; nothing more is sent`)
       return 'fatal'
     }
     this.lastError = a.message

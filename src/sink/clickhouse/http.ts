@@ -48,7 +48,7 @@ export class HttpTransport implements Transport {
     this.base = new URL(url)
     const https = this.base.protocol === 'https:'
     this.request = https ? httpsRequest : httpRequest
-    this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 2 }) : new HttpAgent({ keepAlive: true, maxSockets: 2 })
+    this.agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 1 }) : new HttpAgent({ keepAlive: true, maxSockets: 1 })
     const { user, password } = credentials
     // Basic auth, which every ClickHouse version takes; the password is never put into a URL or a message.
     this.auth = user === null && password === null ? null : 'Basic ' + Buffer.from(`${user ?? 'default'}:${password ?? ''}`).toString('base64')

@@ -60,7 +60,7 @@ export function parseClickHouseOptions(args: ClickHouseArgs): ClickHouseOptions 
     create: once<boolean>('--ch-create', args.create),
     batch: once<string>('--ch-batch', args.batch),
     buffer: once<string>('--ch-buffer', args.buffer),
-    wait: once<number>('--ch-wait', args.wait),
+    wait: once<string>('--ch-wait', args.wait),
     user: once<string>('--ch-user', args.user),
     hostLabel: once<string>('--host-label', args.hostLabel),
   }
@@ -77,8 +77,8 @@ export function parseClickHouseOptions(args: ClickHouseArgs): ClickHouseOptions 
     if (stray !== undefined) throw new UsageError(`${stray[0]} goes with --clickhouse URL`)
     return null
   }
-  const wait = a.wait ?? DEFAULT_WAIT_SECONDS
-  if (typeof wait !== 'number' || !Number.isFinite(wait) || wait < 0) throw new UsageError(`--ch-wait: expected seconds (0 or more), got '${String(a.wait)}'`)
+  const wait = a.wait === undefined ? DEFAULT_WAIT_SECONDS : a.wait.trim() === '' ? NaN : Number(a.wait)
+  if (!Number.isFinite(wait) || wait < 0) throw new UsageError(`--ch-wait: expected seconds (0 or more), got '${a.wait}'`)
   if (a.user !== undefined && !/^[^\s:]+$/.test(a.user)) throw new UsageError(`--ch-user: expected a user name without spaces or ':', got '${a.user}'`)
   if (a.hostLabel !== undefined && a.hostLabel === '') throw new UsageError('--host-label: expected a name')
   return {
