@@ -191,7 +191,7 @@ describe('clickhouse server', { timeout: 300_000 }, () => {
     if (s === null) return
     await createTable(s, 'all_records')
     const files = ['fixtures/lab/lab.vxid.log', 'fixtures/varnish-7.1/small.raw.log', 'fixtures/lab/lab.backend-only.log', 'fixtures/varnish-3.0.7/varnish-3.0.7.log'].map(repoPath)
-    const r = await cli(['--clickhouse', s.url, '--ch-table', 'all_records', '--host-label', 'cache-1', '--json', '--summary', ...files]).done
+    const r = await cli(['--clickhouse', s.url, '--ch-table', 'all_records', '--ch-batch', '100', '--host-label', 'cache-1', '--json', '--summary', ...files]).done
     assert.equal(r.code, 0, r.stderr)
     const json = jsonLines(r.stdout)
     assert.match(r.stderr, new RegExp(`; clickhouse: ${json.length} inserted, 0 dropped, 0 not delivered\\n$`))

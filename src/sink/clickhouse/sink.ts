@@ -11,15 +11,14 @@ import { createTableSql } from './schema.js'
 import { formatSize, type ClickHouseOptions } from './settings.js'
 
 export interface ClickHouseSinkSettings extends ClickHouseOptions {
+  /** From VLOGDUMP_CH_PASSWORD (cli.ts); goes nowhere but the Authorization header. */
   password: string | null
-  /** Tests make these short; the defaults suit a server that restarts in seconds. */
-  backoff?: DeliverySettings['backoff']
-  /** Tests talk to a fake server. */
-  transport?: Transport
 }
 
-const BACKOFF = { minMs: 100, maxMs: 5000 }
-/** gzip level 1: JSON rows shrink about as much as at the default level, at several times the speed. */
+/** Between attempts: 0.1 s, doubled, at most 5 s (a server restarts in seconds). */
+const BACKOFF: DeliverySettings['backoff'] = { minMs: 100, maxMs: 5000 }
+/** gzip level 1: the bench's records as JSON shrink 8.9 times at 4.7 ms of CPU per MiB, against 13 times at 10.5 ms at the
+ *  default level 6; on a cache host CPU is dearer than bytes to the server. */
 const GZIP_LEVEL = 1
 
 export class ClickHouseSink implements RecordSink {
@@ -29,10 +28,10 @@ export class ClickHouseSink implements RecordSink {
   private hooks: SinkHooks = { warn: () => {}, fail: () => {} }
 
   constructor(private readonly settings: ClickHouseSinkSettings) {
-    this.transport = settings.transport ?? new HttpTransport(settings.url, credentials(settings))
+    this.transport = new HttpTransport(settings.url, credentials(settings))
     this.delivery = new Delivery(
       this.transport,
-      { table: settings.table, buffer: settings.buffer, backoff: settings.backoff ?? BACKOFF, level: GZIP_LEVEL },
+      { table: settings.table, buffer: settings.buffer, backoff: BACKOFF, level: GZIP_LEVEL },
       { warn: (m) => this.hooks.warn(m), fatal: (m) => this.hooks.fail(m) },
     )
     this.batcher = new Batcher(settings.batch, (b) => this.delivery.add(b))
@@ -63,6 +62,7 @@ export class ClickHouseSink implements RecordSink {
     if (dropped > 0) {
       this.hooks.warn(`clickhouse: ${dropped} records dropped: the buffer (--ch-buffer ${formatSize(this.settings.buffer)}) was full while the server could not take them`)
     }
+    // After a refusal for good, its message said it all (and --summary counts what was not delivered).
     if (undelivered > 0 && this.delivery.failure === null) {
       const why = signal?.aborted ? 'interrupted' : `no batch delivered for --ch-wait ${this.settings.waitSeconds} s`
       this.hooks.warn(`clickhouse: ${undelivered} records not delivered (${why}; last error: ${this.delivery.lastFailure || 'none'})`)
@@ -77,7 +77,7 @@ function credentials(s: ClickHouseSinkSettings): Credentials {
 
 /** --ch-create: asks the server its version, and returns the CREATE TABLE for it. */
 export async function createTableFor(settings: ClickHouseSinkSettings): Promise<string> {
-  const transport = settings.transport ?? new HttpTransport(settings.url, credentials(settings))
+  const transport = new HttpTransport(settings.url, credentials(settings))
   try {
     const a = await transport.send({ query: 'SELECT version()' }, null)
     if (a.kind !== 'ok') throw new VlogdumpError(`clickhouse: cannot ask ${settings.url} for its version: ${a.message}`)
