@@ -10,6 +10,7 @@ import { UsageError, VlogdumpError } from './errors.js'
 import { filesOnly } from './options.js'
 import { colorEnabled } from './render/palette.js'
 import { run, type Input } from './run.js'
+import type { RecordSink } from './sink/sink.js'
 
 // User regexes (--url, -q …) run on client-controlled text, and a pattern like `(a+)+$` backtracks exponentially;
 // JavaScript has no time limit for a match. So V8 is told to rerun a match in its linear-time engine once it has
@@ -40,6 +41,20 @@ async function main(): Promise<number> {
   if (parsed.kind === 'done') return 0
   const opts = parsed.options
   for (const h of parsed.hints) process.stderr.write(`vlogdump: ${h}\n`)
+  let sink: RecordSink | undefined
+  if (opts.clickhouse !== null) {
+    // Loaded only for --clickhouse (node:http, zlib). The password comes from the environment only, and goes
+    // nowhere but the Authorization header.
+    const [{ hostname }, ch, { PASSWORD_ENV }] = await Promise.all([import('node:os'), import('./sink/clickhouse/sink.js'), import('./sink/clickhouse/settings.js')])
+    opts.clickhouse.hostLabel ??= hostname()
+    const settings = { ...opts.clickhouse, password: process.env[PASSWORD_ENV] ?? null }
+    if (opts.clickhouse.create) {
+      if (opts.files.length > 0 || opts.instance !== null || opts.vslFile !== null) throw new UsageError('--ch-create prints a CREATE TABLE and reads nothing: give no input')
+      process.stdout.write(await ch.createTableFor(settings))
+      return 0
+    }
+    sink = new ch.ClickHouseSink(settings)
+  }
   for (const f of opts.queryFiles) {
     let text: string
     try {
@@ -83,7 +98,7 @@ async function main(): Promise<number> {
         useColor: opts.output === 'compact' && opts.stats !== 'json' && colorEnabled(opts.color, process.stdout.isTTY === true, process.env),
         summary: opts.summary || process.stderr.isTTY === true,
       },
-      { inputs, stdout: process.stdout, stderr: process.stderr, signal: controller.signal, progress },
+      { inputs, stdout: process.stdout, stderr: process.stderr, signal: controller.signal, progress, sink },
     )
     if (child !== null) {
       const status = await stopVarnishlog(child)

@@ -17,6 +17,7 @@ import {
   type FilterOptions,
   type SlowBy,
 } from './filter/flags.js'
+import { parseClickHouseOptions, type ClickHouseOptions } from './sink/clickhouse/settings.js'
 
 export type ColorMode = 'auto' | 'always' | 'never'
 
@@ -59,6 +60,10 @@ export interface Options {
   queryFiles: string[]
   /** -C: caseless query matching. */
   caseless: boolean
+  /** --clickhouse: records are inserted into ClickHouse (src/sink/clickhouse). */
+  clickhouse: ClickHouseOptions | null
+  /** Records are printed on stdout: false with --clickhouse and no --json, -o or -F. */
+  printRecords: boolean
 }
 
 export type ParsedArgs = { kind: 'run'; options: Options; hints: string[] } | { kind: 'done' }
@@ -84,6 +89,16 @@ export function toOptions(a: ParsedArgv, argv: string[]): ParsedArgs {
   if (a.json && a.output !== undefined && a.output !== 'json') throw new UsageError(`--json and --output ${a.output} do not go together`)
   if (a.format !== undefined && (a.json || a.output !== undefined)) throw new UsageError('--format and --json/--output do not go together')
   if (a.format !== undefined && a.format === '') throw new UsageError('--format: expected a format string')
+  const clickhouse = parseClickHouseOptions({
+    clickhouse: a.clickhouse,
+    table: a['ch-table'],
+    create: a['ch-create'],
+    batch: a['ch-batch'],
+    buffer: a['ch-buffer'],
+    wait: a['ch-wait'],
+    user: a['ch-user'],
+    hostLabel: a['host-label'],
+  })
   const output: OutputMode = a.format !== undefined ? 'format' : a.json ? 'json' : ((a.output as OutputMode | undefined) ?? 'compact')
   const limit = a.limit === undefined ? null : a.limit
   if (limit !== null && (!Number.isSafeInteger(limit) || limit < 1)) {
@@ -168,6 +183,8 @@ export function toOptions(a: ParsedArgv, argv: string[]): ParsedArgs {
       queries: list(a.query) ?? [],
       queryFiles: list(a['query-file']) ?? [],
       caseless: !!a.caseless,
+      clickhouse,
+      printRecords: clickhouse === null || !!a.json || a.output !== undefined || a.format !== undefined,
     },
   }
 }

@@ -1,5 +1,6 @@
 // Owns what happens to each transaction tree a grouper emits: record → count → filter → statistics → render →
-// output. The filter, renderer and statistics are compiled once, before the first line is read.
+// output (stdout, and a sink such as ClickHouse beside it). The filter, renderers and statistics are compiled
+// once, before the first line is read.
 
 import type { Options } from '../args.js'
 import { compileFilter } from '../filter/filter.js'
@@ -10,6 +11,8 @@ import { compileRenderer } from '../render/renderer.js'
 import { renderStats, statsJson } from '../stats/render.js'
 import { StatsCollector } from '../stats/stats.js'
 import { createPalette } from '../render/palette.js'
+import { compileRow, rowLabels } from '../sink/clickhouse/row.js'
+import type { RecordSink } from '../sink/sink.js'
 import { buildRecord } from '../vsl/record.js'
 import type { ClientRecord, IncompleteReason, Transaction } from '../vsl/types.js'
 import type { RunState } from './state.js'
@@ -23,10 +26,12 @@ export interface RecordStages {
   render: (rec: ClientRecord) => string
   /** --stats: the statistics of the records seen (shown or not). */
   collector: StatsCollector | null
-  /** Records are printed (no --stats, or --stats with records). */
+  /** Records are printed on stdout (no --stats, or --stats with records; not with --clickhouse alone). */
   printRecords: boolean
   /** Log lines are the input's bytes (latin1 strings): written as such, not UTF-8-encoded. */
   bytesOut: boolean
+  /** --clickhouse: the record as a row of the table. */
+  row: ((rec: ClientRecord) => string) | null
 }
 
 /** Compiles the stages from the options (a bad query fails here, with nothing read). */
@@ -37,8 +42,9 @@ export function compileRecordStages(opts: Options & { useColor: boolean }): Reco
     keepTree: opts.stats === 'off' ? keepTree : null,
     render: compileRenderer(opts),
     collector: opts.stats === 'off' ? null : new StatsCollector(),
-    printRecords: opts.stats === 'off' || opts.stats === 'with-records',
+    printRecords: opts.printRecords && (opts.stats === 'off' || opts.stats === 'with-records'),
     bytesOut: opts.output === 'log',
+    row: opts.clickhouse === null ? null : compileRow(rowLabels(opts.clickhouse, opts.instance)),
   }
 }
 
@@ -48,6 +54,7 @@ export class RecordStage {
     private readonly limit: number | null,
     private readonly state: RunState,
     private readonly out: Stdout,
+    private readonly sink: RecordSink | null = null,
   ) {}
 
   /** Builds, counts and filters an emitted tree: the record to print, or null. */
@@ -71,7 +78,9 @@ export class RecordStage {
   /** For a grouper of the run: the record, when shown, is rendered into the output buffer. */
   readonly emit = (root: Transaction, incomplete: IncompleteReason | null): void => {
     const rec = this.decide(root, incomplete)
-    if (rec !== null && this.stages.printRecords) this.out.buffer.push(this.stages.render(rec), this.stages.bytesOut)
+    if (rec === null) return
+    if (this.stages.printRecords) this.out.buffer.push(this.stages.render(rec), this.stages.bytesOut)
+    if (this.sink !== null) this.sink.push(this.stages.row!(rec))
   }
 
   /** --stats: the statistics of what was seen, after the records (also after Ctrl-C, not after a closed pipe). */
@@ -83,9 +92,10 @@ export class RecordStage {
     else this.out.buffer.push((printRecords && this.state.stats.shown > 0 ? '\n' : '') + renderStats(report, createPalette(useColor), columns ?? 80))
   }
 
-  /** For the parallel reader's merge: the record's text, or null. */
+  /** For the parallel reader's merge: the record's text (its row, when records go to the sink only), or null. */
   readonly rendered = (root: Transaction, incomplete: IncompleteReason | null): string | null => {
     const rec = this.decide(root, incomplete)
-    return rec === null ? null : this.stages.render(rec)
+    if (rec === null) return null
+    return this.stages.printRecords ? this.stages.render(rec) : this.stages.row!(rec)
   }
 }
