@@ -14,8 +14,10 @@ const EPILOG = `Examples:
   vlogdump --json access.log | jq .timing     script it
   vlogdump -F ncsa access.log                 varnishncsa's format; -F '%h %s %D %U' for your own
   vlogdump --top -n <instance>                what is happening now, full screen (q quits)
+  varnishlog | vlogdump --clickhouse http://ch:8123   every cache host into one ClickHouse table
 
-Exit status: 0 if a record was printed, 1 if none was, 2 on an error (a closed pipe counts as success).`
+Exit status: 0 if a record was printed, 1 if none was, 2 on an error (a closed pipe counts as success).
+With --clickhouse a record counts as printed once inserted, and 2 also says that some were not delivered.`
 
 /** Parses argv (without node and the script). Help and version are printed to `print`; errors throw UsageError. */
 export function parseArgs(argv: string[], version: string, print: (s: string) => void): ParsedArgs {

@@ -12,6 +12,7 @@ import { filesOnly } from './options.js'
 import { colorEnabled } from './render/palette.js'
 import { run, type Input } from './run.js'
 import type { Options } from './options.js'
+import type { RecordSink } from './sink/sink.js'
 import type { Terminal } from './top/terminal.js'
 
 /** --top's terminal while it is taken: given back before any message is written, on every way out. */
@@ -46,6 +47,20 @@ async function main(): Promise<number> {
   if (parsed.kind === 'done') return 0
   const opts = parsed.options
   for (const h of parsed.hints) process.stderr.write(`vlogdump: ${h}\n`)
+  let sink: RecordSink | undefined
+  if (opts.clickhouse !== null) {
+    // Loaded only for --clickhouse (node:http, zlib). The password comes from the environment only, and goes
+    // nowhere but the Authorization header.
+    const [{ hostname }, ch, { PASSWORD_ENV }] = await Promise.all([import('node:os'), import('./sink/clickhouse/sink.js'), import('./sink/clickhouse/settings.js')])
+    opts.clickhouse.hostLabel ??= hostname()
+    const settings = { ...opts.clickhouse, password: process.env[PASSWORD_ENV] ?? null }
+    if (opts.clickhouse.create) {
+      if (opts.files.length > 0 || opts.instance !== null || opts.vslFile !== null) throw new UsageError('--ch-create prints a CREATE TABLE and reads nothing: give no input')
+      process.stdout.write(await ch.createTableFor(settings))
+      return 0
+    }
+    sink = new ch.ClickHouseSink(settings)
+  }
   for (const f of opts.queryFiles) {
     let text: string
     try {
@@ -101,6 +116,7 @@ async function main(): Promise<number> {
         stderr: terminal?.stderr ?? process.stderr,
         signal: controller.signal,
         progress,
+        sink,
         ...(terminal !== null ? { terminal } : {}),
       },
     )

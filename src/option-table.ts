@@ -13,6 +13,7 @@ export const QUERY = 'Query (varnishlog -q):'
 export const LIVE = 'Live (varnishlog started by vlogdump):'
 export const STATS = 'Statistics:'
 export const TOP = 'Live view (--top):'
+export const CLICKHOUSE = 'ClickHouse (one table for a fleet of caches):'
 
 /** In --help order. */
 export const OPTIONS = {
@@ -129,4 +130,16 @@ export const OPTIONS = {
     group: LIMITS,
     describe: 'Threads that read files of 32 MB and more (the main one and N-1 workers); 0: one per core (up to 4); 1: no workers',
   },
+  clickhouse: {
+    type: 'string',
+    group: CLICKHOUSE,
+    describe: "Insert the records into ClickHouse over its HTTP interface (http://host:8123); stdout prints them only with --json, -o or -F",
+  },
+  'ch-table': { type: 'string', group: CLICKHOUSE, describe: 'The table, or database.table (default varnish_requests)' },
+  'ch-create': { type: 'boolean', group: CLICKHOUSE, describe: "Print the CREATE TABLE for that server's version (asked first), and a cluster recipe; insert nothing" },
+  'ch-batch': { type: 'string', group: CLICKHOUSE, describe: 'Send a batch at N records, at SIZE bytes or after a wait, whichever comes first (default 10000,1MiB,1s)' },
+  'ch-buffer': { type: 'string', group: CLICKHOUSE, describe: 'Most batches held (gzip size) while the server cannot take them; beyond it they are dropped and counted (default 128MiB)' },
+  'ch-wait': { type: 'string', group: CLICKHOUSE, describe: 'At the end of the input, give up after SECONDS without a batch delivered (default 30)' },
+  'ch-user': { type: 'string', group: CLICKHOUSE, describe: 'ClickHouse user; the password is read from VLOGDUMP_CH_PASSWORD' },
+  'host-label': { type: 'string', group: CLICKHOUSE, describe: 'The host column of the records (default: this machine\'s hostname)' },
 } satisfies Record<string, YargsOption>

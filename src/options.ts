@@ -18,6 +18,7 @@ import {
   type FilterOptions,
   type SlowBy,
 } from './filter/flags.js'
+import { parseClickHouseOptions, type ClickHouseOptions } from './sink/clickhouse/settings.js'
 
 export type ColorMode = 'auto' | 'always' | 'never'
 
@@ -77,6 +78,10 @@ export interface Options {
   caseless: boolean
   /** --top, --interval, --window, --clock; null without --top. */
   top: TopOptions | null
+  /** --clickhouse: records are inserted into ClickHouse (src/sink/clickhouse). */
+  clickhouse: ClickHouseOptions | null
+  /** Records are printed on stdout: false with --clickhouse and no --json, -o or -F. */
+  printRecords: boolean
 }
 
 export type ParsedArgs = { kind: 'run'; options: Options; hints: string[] } | { kind: 'done' }
@@ -102,6 +107,16 @@ export function toOptions(a: ParsedArgv, argv: string[]): ParsedArgs {
   if (a.json && a.output !== undefined && a.output !== 'json') throw new UsageError(`--json and --output ${a.output} do not go together`)
   if (a.format !== undefined && (a.json || a.output !== undefined)) throw new UsageError('--format and --json/--output do not go together')
   if (a.format !== undefined && a.format === '') throw new UsageError('--format: expected a format string')
+  const clickhouse = parseClickHouseOptions({
+    clickhouse: a.clickhouse,
+    table: a['ch-table'],
+    create: a['ch-create'],
+    batch: a['ch-batch'],
+    buffer: a['ch-buffer'],
+    wait: a['ch-wait'],
+    user: a['ch-user'],
+    hostLabel: a['host-label'],
+  })
   const output: OutputMode = a.format !== undefined ? 'format' : a.json ? 'json' : ((a.output as OutputMode | undefined) ?? 'compact')
   const limit = a.limit === undefined ? null : a.limit
   if (limit !== null && (!Number.isSafeInteger(limit) || limit < 1)) {
@@ -188,6 +203,9 @@ export function toOptions(a: ParsedArgv, argv: string[]): ParsedArgs {
       queryFiles: list(a['query-file']) ?? [],
       caseless: !!a.caseless,
       top,
+      clickhouse,
+      // --top shows the records' figures, never the records.
+      printRecords: top === null && (clickhouse === null || !!a.json || a.output !== undefined || a.format !== undefined),
     },
   }
 }
@@ -207,6 +225,7 @@ function topOptions(a: ParsedArgv, argv: string[]): TopOptions | null {
     ['stats-json', a['stats-json']],
     ['limit', a.limit !== undefined],
     ['time', a.time],
+    ['clickhouse', a.clickhouse !== undefined],
   ].find(([, on]) => on)
   if (clash !== undefined) throw new UsageError(`--top shows no records: --${String(clash[0])} does not go with it`)
   const interval = a.interval ?? 1

@@ -1,7 +1,7 @@
 // Owns the tally of emitted records (how many, shown, backend-only, incomplete by reason), kept the same way by
 // the run and by each block of the parallel reader, and added up.
 
-import type { ClientRecord, IncompleteReason } from './vsl/types.js'
+import type { ClientRecord, IncompleteReason, Transaction } from './vsl/types.js'
 
 export interface RecordCounts {
   records: number
@@ -16,9 +16,19 @@ export function newRecordCounts(): RecordCounts {
 
 /** Counts an emitted record (shown or not: the caller counts `shown`). */
 export function countRecord(c: RecordCounts, rec: ClientRecord): void {
+  count(c, rec.side === 'backend', rec.incomplete)
+}
+
+/** Counts the record of a tree that was not built (a filter could tell from the tree that it is not shown): a
+ *  tree whose root is a backend transaction is a backend record, as buildRecord makes it. */
+export function countTree(c: RecordCounts, root: Transaction, incomplete: IncompleteReason | null): void {
+  count(c, root.type === 'bereq', incomplete)
+}
+
+function count(c: RecordCounts, backend: boolean, incomplete: IncompleteReason | null): void {
   c.records++
-  if (rec.side === 'backend') c.backendOnly++
-  if (rec.incomplete !== null) c.incomplete[rec.incomplete] = (c.incomplete[rec.incomplete] ?? 0) + 1
+  if (backend) c.backendOnly++
+  if (incomplete !== null) c.incomplete[incomplete] = (c.incomplete[incomplete] ?? 0) + 1
 }
 
 export function addRecordCounts(into: RecordCounts, from: RecordCounts): void {

@@ -7,6 +7,7 @@
 import type { Writable } from 'node:stream'
 import type { Options } from './args.js'
 import type { Input } from './input.js'
+import type { RecordSink, SinkReport } from './sink/sink.js'
 import { ParallelInput } from './run/parallel-input.js'
 import { Progress } from './run/progress.js'
 import { compileRecordStages, RecordStage } from './run/records.js'
@@ -27,6 +28,8 @@ export interface Io {
   progress?: { stream: Writable; totalBytes: number | null }
   /** Aborting stops reading (Ctrl-C): what is decided is written, and the run returns 130. */
   signal?: AbortSignal
+  /** Where the records go beside stdout (--clickhouse), made by cli.ts (or a test). */
+  sink?: RecordSink
   /** --top on a terminal: the screen and keyboard to take (src/top/terminal.ts); without it, snapshots to stdout. */
   terminal?: TopTerminal
   /** --top's wall clock, epoch seconds (tests). */
@@ -53,11 +56,21 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   const stages = compileRecordStages(opts, top) // before the first line is read: a bad query fails with nothing read
   const state = new RunState(io.stderr)
   const out = new Stdout(io.stdout, io.signal, state)
-  const records = new RecordStage(stages, opts.limit, state, out)
+  const sink = io.sink ?? null
+  sink?.start({
+    warn: (m) => state.warn(m),
+    fail: (m) => {
+      state.fail(m)
+      state.stopped = true // nothing more is read: the sink can take nothing more
+    },
+  })
+  const records = new RecordStage(stages, opts.limit, state, out, sink)
   const progress = io.progress === undefined ? null : new Progress(io.progress, () => state.stats.records)
   const limits = { maxPending: opts.maxPending, timeout: opts.timeout }
-  const text = { format: opts.inputFormat, limits, emit: records.emit, state, out, progress }
-  const parallel = new ParallelInput(opts, stages)
+  // Each chunk's output is handed on before the next chunk is read: stdout's, then the sink's (which may wait).
+  const flush = sink === null ? out : { flush: async () => (await out.flush(), await sink.flush()) }
+  const text = { format: opts.inputFormat, limits, emit: records.emit, state, out: flush, progress }
+  const parallel = new ParallelInput(opts, stages, sink !== null)
   const onAbort = (): void => state.interrupt()
   io.signal?.addEventListener('abort', onAbort)
   top?.start(state)
@@ -67,7 +80,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
       const layout = parallel.layoutOf(input.path)
       if (layout === null) await readInput(input, text)
       else {
-        await parallel.read(input.name, input.path!, layout, limits, records, out, state)
+        await parallel.read(input.name, input.path!, layout, limits, records, stages.printRecords ? out.write : sink!.write.bind(sink), state)
       }
     }
   } finally {
@@ -79,20 +92,23 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   records.writeStatistics(opts.stats === 'json', opts.useColor, (io.stdout as { columns?: number }).columns)
   await out.flush()
   out.close()
-  return finish(opts, io, state)
+  const delivered = sink === null ? null : await sink.close(io.signal)
+  return finish(opts, io, state, delivered)
 }
 
 function topIo(io: Io): TopIo {
   return { terminal: io.terminal ?? null, stdout: io.stdout, columns: (io.stdout as { columns?: number }).columns ?? 120, now: io.now }
 }
 
-/** The summary line (with --summary, and after Ctrl-C) and the exit status, like grep's. */
-function finish(opts: RunSettings, io: Io, state: RunState): number {
+/** The summary line (with --summary, and after Ctrl-C) and the exit status, like grep's; records a sink could not
+ *  deliver make it 2; q in --top is 0. */
+function finish(opts: RunSettings, io: Io, state: RunState, delivered: SinkReport | null): number {
   const { stats } = state
   stats.layout = state.layouts.size === 0 ? 'unknown' : [...state.layouts].join(', ')
+  stats.sink = delivered
   const interrupted = state.interrupted && !state.quit
   if (opts.summary || interrupted) io.stderr.write(summaryLine(stats, interrupted))
-  if (state.failed) return EXIT_ERROR
+  if (state.failed || (delivered !== null && delivered.dropped + delivered.undelivered > 0)) return EXIT_ERROR
   if (state.quit) return EXIT_MATCH
   if (interrupted) return EXIT_INTERRUPTED
   if (state.stopped || state.limited) return EXIT_MATCH

@@ -11,6 +11,7 @@ import type { Options } from '../src/args.js'
 import { NO_FILTERS } from '../src/filter/flags.js'
 import { run, type Input, type RunSettings } from '../src/run.js'
 import type { ClientRecord } from '../src/vsl/types.js'
+import type { RecordSink } from '../src/sink/sink.js'
 
 /** Absolute path of a file in the repository (tests run from dist/test). */
 export function repoPath(rel: string): string {
@@ -43,6 +44,8 @@ export const DEFAULTS: RunSettings = {
   queryFiles: [],
   caseless: false,
   top: null,
+  clickhouse: null,
+  printRecords: true,
   useColor: false,
 }
 
@@ -66,7 +69,7 @@ export interface RunResult {
 }
 
 /** Runs vlogdump in-process on files (repo-relative paths) or on literal text inputs. */
-export async function runOn(inputs: Array<{ file: string } | { text: string | Buffer }>, opts: Partial<Options & RunSettings> = {}): Promise<RunResult> {
+export async function runOn(inputs: Array<{ file: string } | { text: string | Buffer }>, opts: Partial<Options & RunSettings> = {}, sink?: RecordSink): Promise<RunResult> {
   const stdout = new Sink()
   const stderr = new Sink()
   const ins: Input[] = inputs.map((i, n) =>
@@ -74,7 +77,7 @@ export async function runOn(inputs: Array<{ file: string } | { text: string | Bu
       ? { name: i.file, open: () => createReadStream(repoPath(i.file)) }
       : { name: `text${n}`, open: () => Readable.from([Buffer.isBuffer(i.text) ? i.text : Buffer.from(i.text, 'latin1')]) },
   )
-  const code = await run({ ...DEFAULTS, ...opts }, { inputs: ins, stdout, stderr })
+  const code = await run({ ...DEFAULTS, ...opts }, { inputs: ins, stdout, stderr, sink })
   return { code, stdout: stdout.text, bytes: Buffer.concat(stdout.chunks), stderr: stderr.text }
 }
 

@@ -195,6 +195,7 @@ describe('--top without a terminal (spawned)', () => {
       [['--top', '-F', 'ncsa'], 'vlogdump: --top shows no records: --format does not go with it\n'],
       [['--top', '--stats'], 'vlogdump: --top shows no records: --stats does not go with it\n'],
       [['--top', '-k', '3'], 'vlogdump: --top shows no records: --limit does not go with it\n'],
+      [['--top', '--clickhouse', 'http://127.0.0.1:1'], 'vlogdump: --top shows no records: --clickhouse does not go with it\n'],
       [['--interval', '2'], 'vlogdump: --interval goes with --top\n'],
       [['--window', '30'], 'vlogdump: --window goes with --top\n'],
       [['--top', '--interval', '0'], "vlogdump: --interval: expected seconds from 0.1 to 3600, got '0'\n"],

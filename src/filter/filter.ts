@@ -1,21 +1,35 @@
 // Owns the whole filter stage: the flags (ANDed) and the queries (ORed with each other, ANDed with the flags),
-// compiled once into one predicate; null when nothing filters.
+// compiled once into one predicate; null when nothing filters. Beside it, a test of the transaction tree that the
+// record would be built from (src/filter/tree.ts): false only when the predicate would be false too, so that a
+// record that cannot be shown need not be built.
 
 import { QueryError } from '../errors.js'
 import { all, any, type Predicate } from './predicate.js'
 import { compileFlags, type FilterOptions } from './flags.js'
-import { compileQuery } from './query/compile.js'
+import { compileTreeQuery } from './query/compile.js'
 import { queriesFromFile } from './query/file.js'
+import { allTree, anyTree, slowBound, type TreePredicate } from './tree.js'
 
-export function compileFilter(flags: FilterOptions, queries: string[], caseless: boolean): Predicate | null {
+export interface Filter {
+  /** Whether a record is shown; null when every record is. */
+  keep: Predicate | null
+  /** Whether the record of a tree can be shown at all; null when no filter can tell before the record is built. */
+  keepTree: TreePredicate | null
+}
+
+export function compileFilter(flags: FilterOptions, queries: string[], caseless: boolean): Filter {
   const preds: Predicate[] = []
+  const trees: TreePredicate[] = []
   const f = compileFlags(flags)
   if (f !== null) preds.push(f)
+  if (flags.slow !== null) trees.push(slowBound(flags.slow / 1000))
   // As varnishlog does, all -q and -Q texts are joined with newlines, and each line is one query (ORed).
   if (queries.length > 0) {
     const list = queriesFromFile(queries.join('\n'))
     if (list.length === 0) throw new QueryError('empty query', queries.join(' '), 0)
-    preds.push(any(list.map((q) => compileQuery(q, { caseless }))))
+    const query = anyTree(list.map((q) => compileTreeQuery(q, { caseless })))
+    trees.push(query)
+    preds.push((rec) => query(rec.tree))
   }
-  return all(preds)
+  return { keep: all(preds), keepTree: allTree(trees) }
 }

@@ -9,7 +9,8 @@ import { scanLine } from '../parse/line.js'
 import { LineSplitter } from '../parse/lines.js'
 import { OutputBuffer } from '../output.js'
 import { buildRecord } from '../vsl/record.js'
-import { countRecord, newRecordCounts, type RecordCounts } from '../record-counts.js'
+import { countRecord, countTree, newRecordCounts, type RecordCounts } from '../record-counts.js'
+import type { TreePredicate } from '../filter/tree.js'
 import type { ClientRecord } from '../vsl/types.js'
 
 export interface BlockJob {
@@ -54,6 +55,8 @@ export interface BlockResult extends RecordCounts {
 
 export interface BlockStages {
   keep: ((rec: ClientRecord) => boolean) | null
+  /** Whether a tree's record can be shown, before it is built (src/filter/tree.ts). */
+  keepTree: TreePredicate | null
   render: (rec: ClientRecord) => string
   /** Rendered text is latin1 bytes (--output log). */
   bytesOut: boolean
@@ -90,11 +93,15 @@ export function transferList(r: BlockResult): ArrayBuffer[] {
 }
 
 export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStages, out = new OutputBuffer()): BlockResult {
-  const { keep, render, bytesOut } = stages
+  const { keep, keepTree, render, bytesOut } = stages
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, job.length)
   const tally = newRecordCounts()
   const marks: number[] = []
   const grouper = new Grouper({ maxPending: Infinity, timeout: 0, track: true }, (root, incomplete) => {
+    if (keepTree !== null && !keepTree(root)) {
+      countTree(tally, root, incomplete)
+      return
+    }
     const rec = buildRecord(root, incomplete)
     countRecord(tally, rec)
     if (keep !== null && !keep(rec)) return

@@ -114,7 +114,7 @@ export class ParallelReader {
 
     const outs = new OutputTurns()
     const write = (): Promise<void> => outs.flush(hooks.write)
-    const bytesOut = this.settings.output === 'log'
+    const bytesOut = this.stages.bytesOut
     const results = new Map<number, BlockResult>()
     let wake: (() => void) | null = null
     const onResult = (r: BlockResult): void => {
@@ -357,7 +357,7 @@ export class ParallelReader {
 
   /** Writes a block's records and those the main grouper completed meanwhile, in the order they completed. */
   private interleave(r: BlockResult, merged: { pos: number; text: string }[], out: OutputBuffer): void {
-    const bytes = this.settings.output === 'log'
+    const bytes = this.stages.bytesOut
     const w = r.seq % (this.workers.length + 1)
     const rendered = r.outSlot < 0 ? r.out : this.outSlots[w][r.outSlot]
     if (merged.length === 0) {

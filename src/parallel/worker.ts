@@ -6,15 +6,18 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { compileFilter } from '../filter/filter.js'
 import { compileRenderer } from '../render/renderer.js'
+import { compileRow, rowLabels } from '../sink/clickhouse/row.js'
 import { BlockRunner, transferList, type BlockJob } from './block.js'
 import type { WorkerData } from './reader.js'
 
 const { settings, inSlots, outSlots } = workerData as WorkerData
+// The one output the threads render for (src/run/parallel-input.ts): stdout's text, or the sink's rows.
+const rows = !settings.printRecords && settings.clickhouse !== null ? settings.clickhouse : null
 const runner = new BlockRunner(
   {
-    keep: compileFilter(settings.filters, settings.queries, settings.caseless),
-    render: compileRenderer(settings),
-    bytesOut: settings.output === 'log',
+    ...compileFilter(settings.filters, settings.queries, settings.caseless),
+    render: rows !== null ? compileRow(rowLabels(rows, settings.instance)) : compileRenderer(settings),
+    bytesOut: rows === null && settings.output === 'log',
   },
   inSlots.map((s) => new Uint8Array(s)),
   outSlots.map((s) => Buffer.from(s)),

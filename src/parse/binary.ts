@@ -111,6 +111,9 @@ export class BinaryScanner {
   private win = ''
   private winStart = 0
   private winEnd = -1
+  /** The end of the range being scanned: a window stops there (the parallel reader's merge scans leftovers one
+   *  record at a time, and a window to the end of all of them, made for each, cost 1.6 times the input). */
+  private scanEnd = 0
   private readonly startVersion: VslVersion
   /** Where a file header switched the version: position, version, … */
   private readonly switches: number[] = []
@@ -161,6 +164,7 @@ export class BinaryScanner {
    *  With `last` (the input ends at `end`) it reads to the end: a record cut short there is counted. */
   scan(buf: Buffer, start: number, end: number, base: number, last = false): number {
     this.winEnd = -1
+    this.scanEnd = end
     this.atFileHeader = false
     let p = start
     while (end - p >= 4) {
@@ -248,7 +252,7 @@ export class BinaryScanner {
   private text(buf: Buffer, a: number, b: number): string {
     if (b > this.winEnd || a < this.winStart) {
       this.winStart = a
-      this.winEnd = Math.min(buf.length, Math.max(b, a + WINDOW))
+      this.winEnd = Math.min(this.scanEnd, Math.max(b, a + WINDOW))
       this.win = buf.latin1Slice(a, this.winEnd)
     }
     return this.win.slice(a - this.winStart, b - this.winStart)

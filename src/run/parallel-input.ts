@@ -1,6 +1,7 @@
 // Owns reading large files with worker threads (src/parallel): which files qualify, and one ParallelReader for
 // the run, started on the first such file and closed with the run. Every record is printed as it comes, so it
-// is used only without statistics, --top and -k, and with the layout detected.
+// is used only without statistics, --top and -k, and with the layout detected; and for one output: stdout, or a
+// sink (--clickhouse without --json, -o, -F), whose rows the threads render.
 
 import { closeSync, openSync, readSync, statSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
@@ -12,7 +13,6 @@ import { DEFAULT_BLOCK, ParallelReader } from '../parallel/reader.js'
 import { LayoutSniffer } from '../parse/layout.js'
 import type { RecordStage, RecordStages } from './records.js'
 import { describeReadError, type RunState } from './state.js'
-import type { Stdout } from './stdout.js'
 
 /** Files from this size on are read by worker threads (when there are cores for them). */
 export const PARALLEL_MIN_BYTES = 32 * 1024 * 1024
@@ -27,13 +27,15 @@ export class ParallelInput {
   constructor(
     private readonly opts: RunSettings,
     private readonly stages: RecordStages,
+    sink: boolean,
   ) {
     this.threads = opts.threads === 0 ? Math.min(4, availableParallelism()) : opts.threads
     this.minBytes = opts.parallel?.minBytes ?? PARALLEL_MIN_BYTES
     this.blockBytes = opts.parallel?.blockBytes ?? DEFAULT_BLOCK
-    // --top counts records on this thread (its sink is fed ClientRecords, which workers render to text): one
-    // thread reads, at 60-100 MB/s, far more than a live varnishlog gives.
-    this.enabled = this.threads > 1 && stages.collector === null && stages.sink === null && opts.limit === null && opts.inputFormat === 'auto'
+    // --top counts records on this thread (its view is fed ClientRecords; the workers render records to text):
+    // one thread reads, at 60-100 MB/s, far more than a live varnishlog gives.
+    const outputs = (stages.printRecords ? 1 : 0) + (sink ? 1 : 0)
+    this.enabled = this.threads > 1 && stages.collector === null && stages.view === null && opts.limit === null && opts.inputFormat === 'auto' && outputs === 1
   }
 
   /** The layout of `path` when worker threads are to read it, or null. */
@@ -42,10 +44,12 @@ export class ParallelInput {
   }
 
   /** Reads the file with worker threads; errors are reported, and what was read is counted. */
-  async read(name: string, path: string, layout: string, limits: GrouperOptions, records: RecordStage, out: Stdout, state: RunState): Promise<void> {
-    const { keep, render, bytesOut } = this.stages
-    this.reader ??= new ParallelReader(this.opts, { threads: this.threads, blockBytes: this.blockBytes }, { keep, render, bytesOut })
-    const hooks = { emit: records.rendered, write: out.write, stopped: () => state.stopped || state.interrupted }
+  async read(name: string, path: string, layout: string, limits: GrouperOptions, records: RecordStage, write: (bytes: Buffer) => Promise<void>, state: RunState): Promise<void> {
+    const { keep, keepTree, render, bytesOut, printRecords, row } = this.stages
+    // The threads render what the one output takes: the printed text, or the sink's rows.
+    const stages = printRecords ? { keep, keepTree, render, bytesOut } : { keep, keepTree, render: row!, bytesOut: false }
+    this.reader ??= new ParallelReader(this.opts, { threads: this.threads, blockBytes: this.blockBytes }, stages)
+    const hooks = { emit: records.rendered, write, stopped: () => state.stopped || state.interrupted }
     try {
       const binary = layout.startsWith('binary')
       if (!binary) state.layouts.add(layout)

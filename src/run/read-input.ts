@@ -10,7 +10,6 @@ import { vslVersion } from '../parse/binary.js'
 import { BinaryReader } from './binary-input.js'
 import type { Progress } from './progress.js'
 import { describeReadError, type RunState } from './state.js'
-import type { Stdout } from './stdout.js'
 import { TextReader } from './text-input.js'
 
 export interface InputContext {
@@ -18,7 +17,8 @@ export interface InputContext {
   limits: GrouperOptions
   emit: EmitFn
   state: RunState
-  out: Stdout
+  /** Hands on what a chunk rendered (stdout, and a sink); resolves when the next chunk may be read. */
+  out: { flush(): Promise<void> }
   progress: Progress | null
 }
 

@@ -6,6 +6,7 @@ import { VlogdumpError } from '../errors.js'
 import { addLineCounts, type LineCounts } from '../group/grouper.js'
 import type { ReadTotals } from '../parallel/reader.js'
 import { addRecordCounts, type RecordCounts } from '../record-counts.js'
+import type { SinkReport } from '../sink/sink.js'
 
 export interface RunStats extends RecordCounts {
   lines: number
@@ -14,6 +15,8 @@ export interface RunStats extends RecordCounts {
   rejected: number
   pending: number
   layout: string
+  /** What the sink (--clickhouse) delivered, at the end. */
+  sink?: SinkReport | null
 }
 
 export class RunState {
@@ -100,6 +103,7 @@ export function summaryLine(s: RunStats, interrupted: boolean): string {
   let line = `vlogdump: ${s.lines} lines, ${s.records} records (${s.shown} shown, ${incText}`
   if (s.backendOnly > 0) line += `, ${s.backendOnly} backend-only`
   line += `), ${skipped} lines skipped (${parts.join(', ')}); layout ${s.layout}`
+  if (s.sink) line += `; ${s.sink.name}: ${s.sink.inserted} inserted, ${s.sink.dropped} dropped, ${s.sink.undelivered} not delivered`
   if (interrupted) line += `; interrupted with ${s.pending} transactions pending`
   return line + '\n'
 }

@@ -17,8 +17,9 @@ import { renderScreen, renderSnapshot, type TopStatus } from './screen.js'
 import type { TopTerminal } from './terminal.js'
 import { TopWindow, type TopView } from './window.js'
 
-/** What the record stage feeds: every shown record, once. */
-export interface RecordSink {
+/** What the record stage feeds beside the renderers: every shown record, once (a record, where a sink of
+ *  src/sink takes rendered rows). */
+export interface RecordView {
   add(rec: ClientRecord): void
 }
 
@@ -39,7 +40,7 @@ interface Filter {
   since: number | null
 }
 
-export class TopSink implements RecordSink {
+export class TopSink implements RecordView {
   private readonly window: TopWindow
   private readonly clock: 'wall' | 'log'
   private readonly now: () => number

@@ -555,7 +555,7 @@ function unset(headers: Header[], d: string): Header[] {
 
 // Timestamp records: `Label: <abs> <since start> <since last>` (field 0 is the label).
 
-function sinceStart(d: string): number | null {
+export function sinceStart(d: string): number | null {
   return toSeconds(field(d, 2))
 }
 

@@ -27,8 +27,14 @@ export interface QueryOptions {
 
 /** Compiles one query (`-q`); several are ORed by the caller. Throws QueryError. */
 export function compileQuery(query: string, opts: QueryOptions): Predicate {
+  const test = compileTreeQuery(query, opts)
+  return (rec: ClientRecord) => test(rec.tree)
+}
+
+/** The same test on a transaction tree: a query reads the records of the group, not the record built from it. */
+export function compileTreeQuery(query: string, opts: QueryOptions): (root: Transaction) => boolean {
   const test = compileExpr(parseQuery(query), query, opts)
-  return (rec: ClientRecord) => test(flatten(rec.tree))
+  return (root) => test(flatten(root))
 }
 
 function compileExpr(e: Expr, query: string, opts: QueryOptions): GroupTest {

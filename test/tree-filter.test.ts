@@ -1,0 +1,103 @@
+// The test of a transaction tree before its record is built (src/filter/tree.ts) may only ever say no to a tree
+// whose record the filter rejects: on every version's capture, for --slow at thresholds around the records' own
+// times (by total, ttfb and backend) and for queries, every record the filter keeps has a tree the tree test
+// keeps. And it must say no often enough to be worth having.
+
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import { sinceStartQuick } from '../src/filter/tree.js'
+import { sinceStart } from '../src/vsl/record.js'
+import { compileFilter } from '../src/filter/filter.js'
+import { NO_FILTERS, type SlowBy } from '../src/filter/flags.js'
+import { recordsInFile, recordsOf } from './support.js'
+
+const FILES = [
+  'fixtures/varnish-7.1/small.vxid.log',
+  'fixtures/varnish-7.1/small.raw.log',
+  'fixtures/varnish-6.0/lab.request.log',
+  'fixtures/varnish-6.0/lab.backend-only.log',
+  'fixtures/varnish-8.0/lab.raw.log',
+]
+
+/** Varnish 2.1/3.0 time requests with ReqEnd, not Timestamp: --slow there is decided on the record. */
+const LEGACY = ['fixtures/varnish-3.0.7/varnish-3.0.7.log', 'fixtures/varnish-2.1.5/varnish-2.1.5.log']
+
+const QUERIES = [
+  'VCL_call eq "MISS" and Timestamp:Resp[2] > 0.2',
+  'RespStatus >= 500 or ReqURL ~ "^/api/"',
+  'not BerespStatus == 200',
+  'Timestamp:Process[2] > 0.001',
+]
+
+/** The distinct times of the records (ms), the thresholds just at and around them. */
+function thresholds(times: number[]): number[] {
+  const ms = [...new Set(times.map((t) => t * 1000))].sort((a, b) => a - b)
+  const pick = ms.filter((_, i) => i % Math.max(1, Math.floor(ms.length / 12)) === 0)
+  return [0, ...pick.flatMap((m) => [m, m + 0.001]), 1e9]
+}
+
+describe('tree test before a record is built: never rejects a record the filter keeps', () => {
+  for (const file of FILES) {
+    it(file, () => {
+      const recs = recordsInFile(file)
+      assert.ok(recs.length > 20, `${file}: records`)
+      let rejected = 0
+      let checked = 0
+      const check = (keep: ReturnType<typeof compileFilter>): void => {
+        assert.ok(keep.keep !== null && keep.keepTree !== null)
+        for (const r of recs) {
+          const shown = keep.keep!(r)
+          const tree = keep.keepTree!(r.tree)
+          if (shown) assert.ok(tree, `${file}: record ${r.vxid} is shown, but its tree was rejected`)
+          if (!tree) rejected++
+          checked++
+        }
+      }
+      for (const by of ['total', 'ttfb', 'backend'] as SlowBy[]) {
+        const times = recs.map((r) => (by === 'ttfb' ? r.timing.ttfb : by === 'backend' ? (r.backend?.timing.total ?? null) : r.timing.total))
+        for (const slow of thresholds(times.filter((t): t is number => t !== null))) {
+          check(compileFilter({ ...NO_FILTERS, slow, slowBy: by }, [], false))
+        }
+      }
+      for (const q of QUERIES) check(compileFilter(NO_FILTERS, [q], false))
+      check(compileFilter({ ...NO_FILTERS, slow: 200, misses: true }, [QUERIES[0]], false))
+      // Worth having: most of what is rejected is rejected before a record is built.
+      assert.ok(rejected > checked / 4, `${file}: ${rejected} of ${checked} trees rejected`)
+    })
+  }
+})
+
+describe('--slow on Varnish 2.1/3.0 (no Timestamp records): the records whose total reaches it', () => {
+  for (const file of LEGACY) {
+    it(file, async () => {
+      const all = await recordsOf([{ file }])
+      const totals = all.map((r) => r.timing.total).filter((t): t is number => t !== null)
+      assert.ok(totals.length > 20)
+      for (const slow of thresholds(totals)) {
+        const got = await recordsOf([{ file }], { filters: { ...NO_FILTERS, slow } })
+        const want = all.filter((r) => r.timing.total !== null && r.timing.total >= slow / 1000)
+        assert.deepEqual(got.map((r) => r.vxid), want.map((r) => r.vxid), `--slow ${slow}`)
+      }
+    })
+  }
+})
+
+describe('the quick read of a Timestamp time', () => {
+  it('is what the record reads (within 1e-9 s), or NaN where it cannot tell', () => {
+    const piece = fc.constantFrom(' ', '  ', '0', '1', '9', '.', '-', 'e', '+', 'x', 'Resp:', '1700000000.123456', '0.200000', '123456789012345678')
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (parts) => {
+        const d = parts.join('')
+        const quick = sinceStartQuick(d)
+        if (Number.isNaN(quick)) return
+        const exact = sinceStart(d)
+        assert.ok(exact !== null && Math.abs(quick - exact) <= 1e-9, `${JSON.stringify(d)}: ${quick} vs ${exact}`)
+      }),
+      { numRuns: 20000 },
+    )
+    assert.equal(sinceStartQuick('Resp: 1700000000.123456 0.200000 0.000010'), 0.2)
+    assert.equal(sinceStartQuick('  Resp: 1 7.5 0'), 7.5)
+    assert.ok(Number.isNaN(sinceStartQuick('Resp: 1 1e3 0')))
+  })
+})
