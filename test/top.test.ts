@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { accessSync, constants as fsConstants } from 'node:fs'
+import { accessSync, constants as fsConstants, rmSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
 import { delimiter, join } from 'node:path'
@@ -169,6 +169,8 @@ describe('--top in tmux against a live varnishd', { timeout: 180_000 }, () => {
   after(async () => {
     if (MISSING !== null) return
     spawnSync('tmux', ['-L', SOCKET, '-f', '/dev/null', 'kill-server'])
+    // tmux may leave its socket file behind.
+    rmSync(join(process.env.TMUX_TMPDIR ?? '/tmp', `tmux-${process.getuid?.() ?? 0}`, SOCKET), { force: true })
     await stopTraffic?.()
     await lab?.stop()
   })
