@@ -5,11 +5,11 @@
 
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { accessSync, constants as fsConstants, readFileSync } from 'node:fs'
-import { delimiter, join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { after, before, describe, it } from 'node:test'
-import { repoPath } from './support.js'
+import { onPath, repoPath } from './support.js'
 import type { ClientRecord } from '../src/vsl/types.js'
 
 const CLI = repoPath('dist/vlogdump.cjs')
@@ -33,19 +33,6 @@ interface LabModule {
     concurrency?: number
     timeLimitMs?: number
   }): Promise<{ requests: number; responses: number; errors: string[]; elapsedMs: number }>
-}
-
-function onPath(cmd: string): boolean {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue
-    try {
-      accessSync(join(dir, cmd), fsConstants.X_OK)
-      return true
-    } catch {
-      /* not here */
-    }
-  }
-  return false
 }
 
 const HAVE_VARNISHD = onPath('varnishd')

@@ -14,19 +14,7 @@ import { HANDLINGS, METRICS, StatsCollector, TIMING_ERROR, TIMING_GROUPS, URL_ER
 import { buildRecord } from '../src/vsl/record.js'
 import type { ClientRecord } from '../src/vsl/types.js'
 import { readNcsa } from './ncsa.js'
-import { repoPath } from './support.js'
-
-/** mulberry32: a small deterministic PRNG, so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { repoPath, rng } from './support.js'
 
 const QS = [0, 0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1, ...Array.from({ length: 99 }, (_, i) => (i + 1) / 100)]
 

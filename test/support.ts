@@ -1,6 +1,7 @@
 // Test helpers: paths into the repo, and run() in-process over fixture files with a string sink.
 
-import { createReadStream, readFileSync } from 'node:fs'
+import { accessSync, constants as fsConstants, createReadStream, readFileSync } from 'node:fs'
+import { delimiter, join } from 'node:path'
 import { Grouper } from '../src/group/grouper.js'
 import { LayoutSniffer } from '../src/parse/layout.js'
 import { parseLine } from '../src/parse/line.js'
@@ -110,4 +111,30 @@ export function recordsInFile(file: string): ClientRecord[] {
     built.set(file, (recs = list))
   }
   return recs
+}
+
+/** Whether an executable of this name is on PATH (the live tests skip without varnishd, tmux, clickhouse-server). */
+export function onPath(cmd: string): boolean {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue
+    try {
+      accessSync(join(dir, cmd), fsConstants.X_OK)
+      return true
+    } catch {
+      /* not here */
+    }
+  }
+  return false
+}
+
+/** mulberry32: a small deterministic PRNG, so failures reproduce. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
 }

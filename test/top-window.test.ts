@@ -16,18 +16,7 @@ import type { TopTerminal } from '../src/top/terminal.js'
 import { TopSink } from '../src/top/top.js'
 import { TopWindow, WINDOW_URL_CAPACITY, type BackendRow, type UrlRow } from '../src/top/window.js'
 import type { ClientRecord } from '../src/vsl/types.js'
-import { recordsInFile } from './support.js'
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { recordsInFile, rng } from './support.js'
 
 /** A sample as sampleOf makes it, with only what a test names. */
 function sample(over: Partial<TopSample> = {}): TopSample {

@@ -6,13 +6,13 @@
 
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { accessSync, constants as fsConstants, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
-import { delimiter, join } from 'node:path'
+import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { after, before, describe, it } from 'node:test'
-import { repoPath } from './support.js'
+import { onPath, repoPath } from './support.js'
 
 const CLI = repoPath('dist/vlogdump.cjs')
 const NODE = process.execPath
@@ -22,19 +22,6 @@ interface Lab {
   port: number
   instance: string
   stop(): Promise<void>
-}
-
-function onPath(cmd: string): boolean {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue
-    try {
-      accessSync(join(dir, cmd), fsConstants.X_OK)
-      return true
-    } catch {
-      /* not here */
-    }
-  }
-  return false
 }
 
 const MISSING = !onPath('varnishd') ? 'varnishd not installed' : !onPath('tmux') ? 'tmux not installed' : null

@@ -8,7 +8,8 @@ import { all, any, type Predicate } from './predicate.js'
 import { compileFlags, type FilterOptions } from './flags.js'
 import { compileTreeQuery } from './query/compile.js'
 import { queriesFromFile } from './query/file.js'
-import { allTree, anyTree, slowBound, type TreePredicate } from './tree.js'
+import type { Transaction } from '../vsl/types.js'
+import { slowBound, type TreePredicate } from './tree.js'
 
 export interface Filter {
   /** Whether a record is shown; null when every record is. */
@@ -27,9 +28,9 @@ export function compileFilter(flags: FilterOptions, queries: string[], caseless:
   if (queries.length > 0) {
     const list = queriesFromFile(queries.join('\n'))
     if (list.length === 0) throw new QueryError('empty query', queries.join(' '), 0)
-    const query = anyTree(list.map((q) => compileTreeQuery(q, { caseless })))
+    const query = any<Transaction>(list.map((q) => compileTreeQuery(q, { caseless })))
     trees.push(query)
     preds.push((rec) => query(rec.tree))
   }
-  return { keep: all(preds), keepTree: allTree(trees) }
+  return { keep: all(preds), keepTree: all<Transaction>(trees) }
 }

@@ -5,19 +5,20 @@ import type { ClientRecord } from '../vsl/types.js'
 
 export type Predicate = (rec: ClientRecord) => boolean
 
-export function all(preds: Predicate[]): Predicate | null {
+/** Every test holds (null: there is none). For records, and for the trees they are built from (filter/tree.ts). */
+export function all<T = ClientRecord>(preds: Array<(x: T) => boolean>): ((x: T) => boolean) | null {
   if (preds.length === 0) return null
   if (preds.length === 1) return preds[0]
-  return (rec) => {
-    for (let i = 0; i < preds.length; i++) if (!preds[i](rec)) return false
+  return (x) => {
+    for (let i = 0; i < preds.length; i++) if (!preds[i](x)) return false
     return true
   }
 }
 
-export function any(preds: Predicate[]): Predicate {
+export function any<T = ClientRecord>(preds: Array<(x: T) => boolean>): (x: T) => boolean {
   if (preds.length === 1) return preds[0]
-  return (rec) => {
-    for (let i = 0; i < preds.length; i++) if (preds[i](rec)) return true
+  return (x) => {
+    for (let i = 0; i < preds.length; i++) if (preds[i](x)) return true
     return false
   }
 }

@@ -7,23 +7,6 @@ import type { Transaction } from '../vsl/types.js'
 
 export type TreePredicate = (root: Transaction) => boolean
 
-export function allTree(preds: TreePredicate[]): TreePredicate | null {
-  if (preds.length === 0) return null
-  if (preds.length === 1) return preds[0]
-  return (root) => {
-    for (let i = 0; i < preds.length; i++) if (!preds[i](root)) return false
-    return true
-  }
-}
-
-export function anyTree(preds: TreePredicate[]): TreePredicate {
-  if (preds.length === 1) return preds[0]
-  return (root) => {
-    for (let i = 0; i < preds.length; i++) if (preds[i](root)) return true
-    return false
-  }
-}
-
 /** --slow: every time it compares (total, ttfb, the backend's) is the "since start" field of a Timestamp of the
  *  tree, read as the record reads it; a tree none of whose Timestamps reaches `limit` (seconds) has no record
  *  slow enough. Varnish 2.1/3.0 trees time requests otherwise (ReqEnd): never rejected here. */
