@@ -52,10 +52,10 @@ export const EXIT_ERROR = 2
 export const EXIT_INTERRUPTED = 130
 
 export async function run(opts: RunSettings, io: Io): Promise<number> {
-  const top = opts.top === null ? null : new TopSink(opts.top, topIo(io), createPalette(opts.useColor))
-  const stages = compileRecordStages(opts, top) // before the first line is read: a bad query fails with nothing read
   const state = new RunState(io.stderr)
   const out = new Stdout(io.stdout, io.signal, state)
+  const top = opts.top === null ? null : new TopSink(opts.top, topIo(io, out), createPalette(opts.useColor))
+  const stages = compileRecordStages(opts, top) // before the first line is read: a bad query fails with nothing read
   const sink = io.sink ?? null
   sink?.start({
     warn: (m) => state.warn(m),
@@ -85,7 +85,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
     }
   } finally {
     await parallel.close()
-    top?.stop(state)
+    await top?.stop(state)
   }
   progress?.done()
   io.signal?.removeEventListener('abort', onAbort)
@@ -96,8 +96,9 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   return finish(opts, io, state, delivered)
 }
 
-function topIo(io: Io): TopIo {
-  return { terminal: io.terminal ?? null, stdout: io.stdout, columns: (io.stdout as { columns?: number }).columns ?? 120, now: io.now }
+function topIo(io: Io, out: Stdout): TopIo {
+  const write = (text: string): Promise<void> => out.write(Buffer.from(text, 'utf8'))
+  return { terminal: io.terminal ?? null, write, columns: (io.stdout as { columns?: number }).columns ?? 120, now: io.now }
 }
 
 /** The summary line (with --summary, and after Ctrl-C) and the exit status, like grep's; records a sink could not

@@ -189,6 +189,53 @@ describe('--top without a terminal (spawned)', () => {
     assert.match(snapshots[snapshots.length - 1], /^since start +\S+ +\S+ +2 +0 +0 +0 +2 +0$/m)
   })
 
+  it('a reader that has closed the pipe (| head -1) before a snapshot: exit 0, quietly', async () => {
+    for (const interval of ['0.2', '3600']) {
+      const child = spawn(process.execPath, [CLI, '--top', '--interval', interval], { stdio: ['pipe', 'pipe', 'pipe'] })
+      let err = ''
+      child.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')))
+      child.stdout.destroy() // what head does once it has its line
+      child.stdin.on('error', () => {})
+      child.stdin.write(readFileSync(repoPath('fixtures/lab/lab.backend-only.log')))
+      await new Promise((r) => setTimeout(r, 500))
+      child.stdin.end()
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+      assert.equal(err, '', `--interval ${interval}`)
+      assert.equal(code, 0, `--interval ${interval}`)
+    }
+  })
+
+  it('Timestamps no clock shows, or far ahead of the rest, do not crash it nor move its window (log time)', () => {
+    const lines = readFileSync(repoPath('fixtures/lab/lab.vxid.log'), 'latin1').split('\n')
+    // The first request's start: beyond what a Date holds; the second's: a century ahead.
+    const times = ['99999999999999', '4102444800']
+    let request = false
+    const bad = lines.map((l) => {
+      if (l.startsWith('*')) request = l.includes('<< Request')
+      if (!request || !/^- +Timestamp +Start: /.test(l) || times.length === 0) return l
+      return l.replace(/Start: \d+/, `Start: ${times.shift()}`)
+    })
+    assert.equal(times.length, 0)
+    const r = spawnSync(process.execPath, [CLI, '--top', '--clock', 'log'], { input: bad.join('\n'), encoding: 'utf8' })
+    assert.equal(r.stderr, '')
+    assert.equal(r.status, 0)
+    // That first request alone: its time is the only one there is.
+    const start = bad.findIndex((l) => l.includes('Start: 99999999999999'))
+    let from = start
+    while (!bad[from].startsWith('*')) from--
+    const alone = bad.slice(from, bad.indexOf('', start) + 1).join('\n')
+    const one = spawnSync(process.execPath, [CLI, '--top', '--clock', 'log'], { input: alone, encoding: 'utf8' })
+    assert.equal(one.stderr, '')
+    assert.equal(one.status, 0)
+    assert.match(one.stdout, /^since start +\S+ +\S+ +1 /m)
+    // The window is the capture's own last 60 s (less a record whose time was none: it counts since start only),
+    // not a century later with nothing in it.
+    const requests = (out: string): number => Number(/^last 60s +\S+ +\S+ +(\d+) /m.exec(out)?.[1] ?? -1)
+    const good = spawnSync(process.execPath, [CLI, '--top', '--clock', 'log'], { input: lines.join('\n'), encoding: 'utf8' })
+    assert.equal(requests(good.stdout), 99)
+    assert.ok(requests(r.stdout) >= 97, r.stdout)
+  })
+
   it('option errors, exit 2', () => {
     const cases: Array<[string[], string]> = [
       [['--top', '--json'], 'vlogdump: --top shows no records: --json does not go with it\n'],

@@ -249,7 +249,8 @@ describe('--top: keys', () => {
     assert.deepEqual(keysOf('\x03'), ['ctrl-c'])
     assert.deepEqual(keysOf('\x1b'), ['escape'])
     assert.deepEqual(keysOf('\x1b[A\x1b[1;5Ch'), ['other', 'other', 'h'])
-    assert.deepEqual(keysOf('\x1bOP'), ['other', 'P'])
+    // F1-F4 (ESC O P … S) are one key: F2 is not Q, quit.
+    assert.deepEqual(keysOf('\x1bOP\x1bOQ\x1bOSq'), ['other', 'other', 'other', 'q'])
     assert.deepEqual(keysOf('a\rb\n\x7f\x08\x15'), ['a', 'enter', 'b', 'enter', 'backspace', 'backspace', 'ctrl-u'])
     assert.deepEqual(keysOf('é😀\x01'), ['é', '😀', 'other'])
   })
@@ -331,7 +332,7 @@ describe('--top: the sink, through a fake terminal', () => {
     const term = new FakeTerminal()
     const clock = { t: NOW }
     const stdout = new Writable({ write: (_c, _e, cb) => cb() })
-    const sink = new TopSink({ interval: 3600, window: 60, clock: 'wall', ignoreCase: false }, { terminal: term, stdout, columns: 120, now: () => clock.t }, createPalette(false))
+    const sink = new TopSink({ interval: 3600, window: 60, clock: 'wall', ignoreCase: false }, { terminal: term, write: async () => {}, columns: 120, now: () => clock.t }, createPalette(false))
     const state = new RunState(stdout)
     sink.start(state)
     t.after(() => sink.stop(state))

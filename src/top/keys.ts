@@ -49,7 +49,7 @@ export function keysOf(input: string): Key[] {
         let j = i + 2
         while (j < input.length && !(input.charCodeAt(j) >= 0x40 && input.charCodeAt(j) <= 0x7e)) j++
         i = j
-      } else i += 1
+      } else i += next === 'O' && i + 2 < input.length ? 2 : 1 // ESC O P: F1-F4 in xterm and tmux
       keys.push('other')
       continue
     }

@@ -89,7 +89,9 @@ function title(view: TopView, status: TopStatus, paused: boolean, p: Palette): L
 
 /** `19:20:18Z` (UTC, as the records' start times); log time names the day too (a replay may be of any day). */
 function clockText(t: number, clock: 'wall' | 'log'): string {
-  const iso = new Date(Math.floor(t) * 1000).toISOString()
+  const d = new Date(Math.floor(t) * 1000)
+  if (Number.isNaN(d.getTime())) return '-' // a time no Date holds (the window keeps none: logTime)
+  const iso = d.toISOString()
   return clock === 'log' ? `${iso.slice(0, 10)} ${iso.slice(11, 19)}Z` : `${iso.slice(11, 19)}Z`
 }
 

@@ -4,7 +4,6 @@
 // pipe. Time is the records' log time for replayed logs and the wall clock for live input (cli.ts decides; see
 // README "Live view").
 
-import type { Writable } from 'node:stream'
 import type { TopOptions } from '../options.js'
 import { parsePattern } from '../filter/flags.js'
 import { matches, type Pattern } from '../filter/predicate.js'
@@ -26,7 +25,9 @@ export interface RecordView {
 export interface TopIo {
   /** The terminal to take (full screen), or null: plain snapshots to stdout. */
   terminal: TopTerminal | null
-  stdout: Writable
+  /** Writes a snapshot to stdout (through the run's Stdout: a closed pipe ends the run quietly); resolves when
+   *  it is written or stdout failed. */
+  write: (text: string) => Promise<void>
   /** Width of a snapshot. */
   columns: number
   /** Wall clock, epoch seconds (tests give a fixed one). */
@@ -66,7 +67,7 @@ export class TopSink implements RecordView {
   /** The per-record path: one sample, one or two windows. */
   add(rec: ClientRecord): void {
     const s = sampleOf(rec)
-    const t = this.clock === 'wall' ? this.now() : logTime(rec, this.window.newest)
+    const t = this.clock === 'wall' ? this.now() : logTime(rec, this.window.newest, this.now())
     if (t === null) {
       this.window.addToTotal(s)
       return
@@ -92,20 +93,20 @@ export class TopSink implements RecordView {
 
   /** The run is over: the terminal is given back; the last figures are printed on stdout when the input ended
    *  (not after q or Ctrl-C on a terminal, nor after stdout closed). */
-  stop(state: RunState): void {
+  async stop(state: RunState): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer)
     this.timer = null
     const { terminal } = this.io
     const ended = !state.interrupted
     terminal?.leave()
     if (state.stopped || (terminal !== null && !ended)) return
-    this.io.stdout.write(renderSnapshot(this.figures(), this.status(), this.io.columns, this.palette))
+    await this.io.write(renderSnapshot(this.figures(), this.status(), this.io.columns, this.palette))
   }
 
   private refresh(): void {
     const { terminal } = this.io
     if (terminal === null) {
-      this.io.stdout.write(renderSnapshot(this.figures(), this.status(), this.io.columns, this.palette))
+      void this.io.write(renderSnapshot(this.figures(), this.status(), this.io.columns, this.palette))
       return
     }
     if (this.opts.crashTest === true && ++this.frames > 1) throw new Error('--top crash test (VLOGDUMP_TOP_CRASH_TEST)')
@@ -179,7 +180,14 @@ export class TopSink implements RecordView {
 
 /** A record's time for the window when time is log time: when it ended (its start and total time), else when it
  *  started, else the newest time seen (null when there is none yet: it counts since start only). */
-function logTime(rec: ClientRecord, newest: number | null): number | null {
+function logTime(rec: ClientRecord, newest: number | null, wall: number): number | null {
   if (rec.startEpoch === null) return newest
-  return rec.startEpoch + (rec.timing.total ?? 0)
+  const t = rec.startEpoch + (rec.timing.total ?? 0)
+  // Log text is input: a time before 1970 or later than tomorrow by this host's clock is no time a log was
+  // written at (and one such record would move the window past every record after it): not the window's time.
+  if (!(t >= 0 && t <= wall + MAX_AHEAD)) return newest
+  return t
 }
+
+/** How far ahead of this host's clock a record's time may be (clocks of other hosts, time zones gone wrong). */
+const MAX_AHEAD = 86400
