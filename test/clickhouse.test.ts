@@ -57,14 +57,14 @@ describe('clickhouse options', () => {
   })
 
   it('--ch-batch, --ch-buffer, --ch-table, --host-label, --ch-user', () => {
-    const o = optionsOf(['--clickhouse', 'https://ch.example/x', '--ch-batch', '500,256KiB,250ms', '--ch-buffer', '1KiB', '--ch-table', 'logs.vr', '--host-label', 'cache-7', '--ch-user', 'fleet', '--ch-wait', '0'])
+    const o = optionsOf(['--clickhouse', 'https://ch.example/x', '--ch-batch', '500,256KiB,250ms', '--ch-buffer', '1KiB', '--ch-table', 'logs.vr', '--host-label', 'cache-7', '--ch-user', 'fleet', '--ch-wait', '0.5'])
     assert.deepEqual(o.clickhouse, {
       url: 'https://ch.example/x/',
       table: 'logs.vr',
       create: false,
       batch: { rows: 500, bytes: 256 * 1024, waitMs: 250 },
       buffer: 1024,
-      waitSeconds: 0,
+      waitSeconds: 0.5,
       user: 'fleet',
       hostLabel: 'cache-7',
     })
@@ -85,8 +85,9 @@ describe('clickhouse options', () => {
       [['--clickhouse', 'http://ch', '--ch-batch', 'lots'], "--ch-batch: expected records (a number), bytes (a size: 512KiB, 4MiB) or a wait (500ms, 1s), got 'lots' (for example 10000,1MiB,1s: records, bytes, the longest wait)"],
       [['--clickhouse', 'http://ch', '--ch-batch', '5ms'], "--ch-batch: the wait must be from 10ms to 60s, got '5ms' (for example 10000,1MiB,1s: records, bytes, the longest wait)"],
       [['--clickhouse', 'http://ch', '--ch-buffer', '12'], "--ch-buffer: expected a size from 1KiB to 1024GiB (like 64MiB), got '12'"],
-      [['--clickhouse', 'http://ch', '--ch-wait', '-1'], "--ch-wait: expected seconds (0 or more), got '-1'"],
-      [['--clickhouse', 'http://ch', '--ch-wait', 'soon'], "--ch-wait: expected seconds (0 or more), got 'soon'"],
+      [['--clickhouse', 'http://ch', '--ch-wait', '-1'], "--ch-wait: expected seconds (more than 0), got '-1'"],
+      [['--clickhouse', 'http://ch', '--ch-wait', '0'], "--ch-wait: expected seconds (more than 0), got '0'"],
+      [['--clickhouse', 'http://ch', '--ch-wait', 'soon'], "--ch-wait: expected seconds (more than 0), got 'soon'"],
       [['--clickhouse', 'http://ch', '--clickhouse', 'http://ch2'], '--clickhouse given more than once'],
     ]
     for (const [argv, message] of cases) assert.equal(usageError(argv), message, argv.join(' '))

@@ -48,8 +48,10 @@ describe('tree test before a record is built: never rejects a record the filter 
         assert.ok(keep.keep !== null && keep.keepTree !== null)
         for (const r of recs) {
           const shown = keep.keep!(r)
-          const tree = keep.keepTree!(r.tree)
+          const tree: boolean = keep.keepTree!(r.tree)
           if (shown) assert.ok(tree, `${file}: record ${r.vxid} is shown, but its tree was rejected`)
+          // What the run applies: the tree test, then the record test without what the tree test decided.
+          assert.equal(tree && (keep.keepBuilt === null || keep.keepBuilt(r)), shown, `${file}: record ${r.vxid}`)
           if (!tree) rejected++
           checked++
         }

@@ -16,6 +16,8 @@ export interface Filter {
   keep: Predicate | null
   /** Whether the record of a tree can be shown at all; null when no filter can tell before the record is built. */
   keepTree: TreePredicate | null
+  /** `keep` for a record whose tree passed keepTree: without the queries, which the tree test decided exactly. */
+  keepBuilt: Predicate | null
 }
 
 export function compileFilter(flags: FilterOptions, queries: string[], caseless: boolean): Filter {
@@ -23,6 +25,7 @@ export function compileFilter(flags: FilterOptions, queries: string[], caseless:
   const trees: TreePredicate[] = []
   const f = compileFlags(flags)
   if (f !== null) preds.push(f)
+  const keepBuilt = all(preds)
   if (flags.slow !== null) trees.push(slowBound(flags.slow / 1000))
   // As varnishlog does, all -q and -Q texts are joined with newlines, and each line is one query (ORed).
   if (queries.length > 0) {
@@ -32,5 +35,5 @@ export function compileFilter(flags: FilterOptions, queries: string[], caseless:
     trees.push(query)
     preds.push((rec) => query(rec.tree))
   }
-  return { keep: all(preds), keepTree: all<Transaction>(trees) }
+  return { keep: all(preds), keepTree: all<Transaction>(trees), keepBuilt }
 }

@@ -13,9 +13,12 @@ import type { WorkerData } from './reader.js'
 const { settings, inSlots, outSlots } = workerData as WorkerData
 // The one output the threads render for (src/run/parallel-input.ts): stdout's text, or the sink's rows.
 const rows = !settings.printRecords && settings.clickhouse !== null ? settings.clickhouse : null
+// Threads read without --stats: every tree is tested before its record is built.
+const { keepTree, keepBuilt } = compileFilter(settings.filters, settings.queries, settings.caseless)
 const runner = new BlockRunner(
   {
-    ...compileFilter(settings.filters, settings.queries, settings.caseless),
+    keep: keepBuilt,
+    keepTree,
     render: rows !== null ? compileRow(rowLabels(rows, settings.instance)) : compileRenderer(settings),
     bytesOut: rows === null && settings.output === 'log',
   },

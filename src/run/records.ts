@@ -39,10 +39,12 @@ export interface RecordStages {
 
 /** Compiles the stages from the options (a bad query fails here, with nothing read). */
 export function compileRecordStages(opts: Options & { useColor: boolean }, view: RecordView | null = null): RecordStages {
-  const { keep, keepTree } = compileFilter(opts.filters, opts.queries, opts.caseless)
+  const { keep, keepTree, keepBuilt } = compileFilter(opts.filters, opts.queries, opts.caseless)
+  // --stats looks at every record: no tree test then.
+  const tree = opts.stats === 'off'
   return {
-    keep,
-    keepTree: opts.stats === 'off' ? keepTree : null,
+    keep: tree ? keepBuilt : keep,
+    keepTree: tree ? keepTree : null,
     render: compileRenderer(opts),
     collector: opts.stats === 'off' ? null : new StatsCollector(),
     view,

@@ -78,7 +78,8 @@ export function parseClickHouseOptions(args: ClickHouseArgs): ClickHouseOptions 
     return null
   }
   const wait = a.wait === undefined ? DEFAULT_WAIT_SECONDS : a.wait.trim() === '' ? NaN : Number(a.wait)
-  if (!Number.isFinite(wait) || wait < 0) throw new UsageError(`--ch-wait: expected seconds (0 or more), got '${a.wait}'`)
+  // 0 would give up on the last batch before its answer could come, however healthy the server.
+  if (!Number.isFinite(wait) || wait <= 0) throw new UsageError(`--ch-wait: expected seconds (more than 0), got '${a.wait}'`)
   if (a.user !== undefined && !/^[^\s:]+$/.test(a.user)) throw new UsageError(`--ch-user: expected a user name without spaces or ':', got '${a.user}'`)
   if (a.hostLabel !== undefined && a.hostLabel === '') throw new UsageError('--host-label: expected a name')
   return {
