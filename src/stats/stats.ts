@@ -65,6 +65,49 @@ export interface LatencyHistogram {
   above: HitMiss
 }
 
+/** The hit/miss latency histogram of --stats and --top: log10 bins from 1 µs, what falls outside counted apart. */
+export class HitMissHistogram {
+  readonly hits = new Float64Array(HIST_DECADES * HIST_BINS_PER_DECADE)
+  readonly misses = new Float64Array(HIST_DECADES * HIST_BINS_PER_DECADE)
+  readonly below: HitMiss = { hits: 0, misses: 0 }
+  readonly above: HitMiss = { hits: 0, misses: 0 }
+
+  add(v: number, hit: boolean): void {
+    const bin = Math.floor((Math.log10(v) - HIST_FROM_DECADE) * HIST_BINS_PER_DECADE)
+    if (bin >= 0 && bin < this.hits.length) (hit ? this.hits : this.misses)[bin]++
+    else {
+      // Also v <= 0 (bin -Infinity) and NaN.
+      const out = bin >= 0 ? this.above : this.below
+      if (hit) out.hits++
+      else out.misses++
+    }
+  }
+
+  merge(o: HitMissHistogram): void {
+    for (let i = 0; i < this.hits.length; i++) {
+      this.hits[i] += o.hits[i]
+      this.misses[i] += o.misses[i]
+    }
+    this.below.hits += o.below.hits
+    this.below.misses += o.below.misses
+    this.above.hits += o.above.hits
+    this.above.misses += o.above.misses
+  }
+
+  report(): LatencyHistogram {
+    return {
+      of: 'total',
+      from_decade: HIST_FROM_DECADE,
+      decades: HIST_DECADES,
+      bins_per_decade: HIST_BINS_PER_DECADE,
+      hits: Array.from(this.hits),
+      misses: Array.from(this.misses),
+      below: { ...this.below },
+      above: { ...this.above },
+    }
+  }
+}
+
 /** Everything add() saw; records.read counts every record, every other figure only the shown ones. */
 export interface StatsReport {
   records: { read: number; shown: number; backend_only: number }
@@ -102,9 +145,7 @@ export class StatsCollector {
   private readonly handling = zeros(HANDLINGS)
   private readonly status = zeros(STATUS_CLASSES)
   private readonly timing: Record<Metric, Record<TimingGroup, Estimator>>
-  private readonly hist = { hits: new Float64Array(HIST_DECADES * HIST_BINS_PER_DECADE), misses: new Float64Array(HIST_DECADES * HIST_BINS_PER_DECADE) }
-  private readonly below: HitMiss = { hits: 0, misses: 0 }
-  private readonly above: HitMiss = { hits: 0, misses: 0 }
+  private readonly hist = new HitMissHistogram()
   readonly urls: UrlTable
   private readonly top: number
 
@@ -140,7 +181,7 @@ export class StatsCollector {
     if (total !== null) {
       this.timing.total.all.add(total)
       this.timing.total[h].add(total)
-      if (h !== 'none') this.histAdd(total, h === 'hit')
+      if (h !== 'none') this.hist.add(total, h === 'hit')
     }
     const ttfb = rec.timing.ttfb
     if (ttfb !== null) {
@@ -154,17 +195,6 @@ export class StatsCollector {
     }
     const url = rec.request.url
     if (url !== null) this.urls.add(urlKey(url), total)
-  }
-
-  private histAdd(v: number, hit: boolean): void {
-    const bin = Math.floor((Math.log10(v) - HIST_FROM_DECADE) * HIST_BINS_PER_DECADE)
-    if (bin >= 0 && bin < this.hist.hits.length) (hit ? this.hist.hits : this.hist.misses)[bin]++
-    else {
-      // Also v <= 0 (bin -Infinity) and NaN.
-      const out = bin >= 0 ? this.above : this.below
-      if (hit) out.hits++
-      else out.misses++
-    }
   }
 
   report(): StatsReport {
@@ -191,16 +221,7 @@ export class StatsCollector {
         by_count: this.urls.topByCount(this.top),
         by_p99: this.urls.topByP99(this.top),
       },
-      histogram: {
-        of: 'total',
-        from_decade: HIST_FROM_DECADE,
-        decades: HIST_DECADES,
-        bins_per_decade: HIST_BINS_PER_DECADE,
-        hits: Array.from(this.hist.hits),
-        misses: Array.from(this.hist.misses),
-        below: { ...this.below },
-        above: { ...this.above },
-      },
+      histogram: this.hist.report(),
     }
   }
 }

@@ -6,15 +6,12 @@
 import { Estimator } from '../stats/estimator.js'
 import {
   HANDLINGS,
-  HIST_BINS_PER_DECADE,
-  HIST_DECADES,
-  HIST_FROM_DECADE,
+  HitMissHistogram,
   STATUS_CLASSES,
   TIMING_ERROR,
   UrlTable,
   urlKey,
   type HandlingKey,
-  type HitMiss,
 } from '../stats/stats.js'
 import type { ClientRecord } from '../vsl/types.js'
 
@@ -26,8 +23,6 @@ export const OTHER_BACKENDS = '(others)'
 /** A fetch whose backend the log does not name (it failed before a connection was opened, and its FetchError
  *  does not say). */
 export const UNNAMED_BACKEND = '-'
-
-const HIST_BINS = HIST_DECADES * HIST_BINS_PER_DECADE
 
 /** What --top keeps of a record: taken once per record, for every TopCounts it goes into. */
 export interface TopSample {
@@ -129,9 +124,7 @@ export class TopCounts {
   readonly status = new Float64Array(STATUS_CLASSES.length)
   /** Total time: [0] all, [1 + i] handling i. */
   readonly timing: Estimator[] = Array.from({ length: HANDLINGS.length + 1 }, () => new Estimator(TIMING_ERROR))
-  readonly hist = { hits: new Float64Array(HIST_BINS), misses: new Float64Array(HIST_BINS) }
-  readonly below: HitMiss = { hits: 0, misses: 0 }
-  readonly above: HitMiss = { hits: 0, misses: 0 }
+  readonly hist = new HitMissHistogram()
   readonly urls: UrlTable
   readonly backends = new Map<string, BackendCounts>()
   /** Slowest first, at most SLOWEST_KEPT. */
@@ -154,7 +147,7 @@ export class TopCounts {
     if (t !== null) {
       this.timing[0].add(t)
       this.timing[1 + s.handling].add(t)
-      if (s.handling !== NONE) this.histAdd(t, s.handling === 0)
+      if (s.handling !== NONE) this.hist.add(t, s.handling === 0)
       const slow = this.slowest
       if (slow.length < SLOWEST_KEPT || t > slow[slow.length - 1].total) this.addSlow(s, t)
     }
@@ -168,14 +161,7 @@ export class TopCounts {
     for (let i = 0; i < this.handling.length; i++) this.handling[i] += o.handling[i]
     for (let i = 0; i < this.status.length; i++) this.status[i] += o.status[i]
     for (let i = 0; i < this.timing.length; i++) this.timing[i].merge(o.timing[i])
-    for (let i = 0; i < HIST_BINS; i++) {
-      this.hist.hits[i] += o.hist.hits[i]
-      this.hist.misses[i] += o.hist.misses[i]
-    }
-    this.below.hits += o.below.hits
-    this.below.misses += o.below.misses
-    this.above.hits += o.above.hits
-    this.above.misses += o.above.misses
+    this.hist.merge(o.hist)
     this.urls.merge(o.urls)
     for (const [name, b] of o.backends) {
       const into = this.backend(name)
@@ -217,16 +203,5 @@ export class TopCounts {
     while (i > 0 && slow[i - 1].total < r.total) i--
     slow.splice(i, 0, r)
     if (slow.length > SLOWEST_KEPT) slow.pop()
-  }
-
-  private histAdd(v: number, hit: boolean): void {
-    // As --stats' histogram: log10 bins from 1 µs; under and over counted apart.
-    const bin = Math.floor((Math.log10(v) - HIST_FROM_DECADE) * HIST_BINS_PER_DECADE)
-    if (bin >= 0 && bin < HIST_BINS) (hit ? this.hist.hits : this.hist.misses)[bin]++
-    else {
-      const out = bin >= 0 ? this.above : this.below
-      if (hit) out.hits++
-      else out.misses++
-    }
   }
 }

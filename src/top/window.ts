@@ -4,7 +4,7 @@
 // TopCounts for the whole run. Memory is bounded: `seconds` per-second counts (each with a URL table of at most
 // WINDOW_URL_CAPACITY paths), and the run's (URL_CAPACITY paths).
 
-import { HANDLINGS, HIST_BINS_PER_DECADE, HIST_DECADES, HIST_FROM_DECADE, STATUS_CLASSES, URL_CAPACITY, percentiles } from '../stats/stats.js'
+import { HANDLINGS, STATUS_CLASSES, URL_CAPACITY, percentiles } from '../stats/stats.js'
 import type { HandlingKey, LatencyHistogram, Percentiles, StatusClass, TimingGroup } from '../stats/stats.js'
 import { TopCounts, type SlowRequest, type TopSample } from './counts.js'
 
@@ -151,15 +151,6 @@ function spanView(c: TopCounts, seconds: number): SpanView {
     urlsEvicted: c.urls.evictions > 0 || urls.some((u) => u.over > 0),
     backends,
     slowest: c.slowest.slice(),
-    histogram: {
-      of: 'total',
-      from_decade: HIST_FROM_DECADE,
-      decades: HIST_DECADES,
-      bins_per_decade: HIST_BINS_PER_DECADE,
-      hits: Array.from(c.hist.hits),
-      misses: Array.from(c.hist.misses),
-      below: { ...c.below },
-      above: { ...c.above },
-    },
+    histogram: c.hist.report(),
   }
 }
