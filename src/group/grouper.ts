@@ -16,6 +16,9 @@ export interface GrouperOptions {
   /** Block mode (src/parallel): remember, per transaction, the position of each of its lines (`pos` when it was
    *  read), so that what is still pending at the end of a block can be handed on as lines. */
   track?: boolean
+  /** Block mode: where the positions of the lines go; one per thread, reused from block to block (a new one for
+   *  each was a megabyte of garbage per block). Emptied when the grouper starts. */
+  log?: PositionLog
 }
 
 /** What a block leaves unfinished: the positions of the lines of its pending transactions, in order, and the
@@ -81,6 +84,8 @@ export class Grouper implements LineSink {
   /** Lines read: when each transaction and Link was first seen (the order of children in --output log). */
   private seq = 0
   private readonly track: boolean
+  /** Block mode: where each line that went to a transaction is, and which (its `seen`): the leftovers. */
+  private readonly log: PositionLog
   /** Block mode: the position of the line being read (set by the reader before each line). */
   pos = 0
   /** Block mode: no group header or blank line yet. A block may start inside a group (grouped layouts): its
@@ -104,6 +109,8 @@ export class Grouper implements LineSink {
     private readonly emit: EmitFn,
   ) {
     this.track = opts.track === true
+    this.log = opts.log ?? new PositionLog()
+    this.log.clear()
   }
 
   /** Number of transactions waiting (for tests and statistics). */
@@ -183,7 +190,7 @@ export class Grouper implements LineSink {
     }
     if (tx === undefined) tx = this.create(vxid, type)
     else if (tx.type === 'unknown') tx.type = type
-    if (this.track) tx.lines!.push(this.pos)
+    if (this.track) this.log.push(this.pos, tx.seen)
     this.current = tx
   }
 
@@ -244,11 +251,12 @@ export class Grouper implements LineSink {
     if (tx === undefined) tx = this.create(vxid, 'unknown')
     this.counts.tx++
     if (this.track) {
-      tx.lines!.push(this.pos)
+      this.log.push(this.pos, tx.seen)
       this.atHead = false // what follows has a context of this block's own
+      if (tx.tags.length === 0 && tag !== 'Begin') tx.handOn = true
     }
     tx.tags.push(tag)
-    tx.data.push(data)
+    tx.data.push(tx.handOn === true ? '' : data)
     this.lastTx = tx
     this.lastOther = 0 // a text line after this one continues it, or (after End) nothing
     switch (tag) {
@@ -284,9 +292,9 @@ export class Grouper implements LineSink {
     const tx = this.lastTx
     if (tx !== null && this.pending.get(tx.vxid) === tx) {
       const last = tx.data.length - 1
-      tx.data[last] += '\n' + text
+      if (tx.handOn !== true) tx.data[last] += '\n' + text
       this.counts.tx++
-      if (this.track) tx.lines!.push(this.pos)
+      if (this.track) this.log.push(this.pos, tx.seen)
     } else if (this.lastOther === 1) this.counts.session++
     else if (this.lastOther === 2) this.counts.nontx++
     else if (this.track && (this.atHead || this.afterFragment)) this.head.push(this.pos)
@@ -295,7 +303,6 @@ export class Grouper implements LineSink {
 
   private create(vxid: number, type: TxType): Transaction {
     const tx = newTransaction(vxid, type, this.now, false, this.seq)
-    if (this.track) tx.lines = []
     this.pending.set(vxid, tx)
     if (this.pending.size > this.opts.maxPending) {
       const oldest = this.pending.values().next().value as Transaction
@@ -365,7 +372,9 @@ export class Grouper implements LineSink {
    *  lines are taken out of the counts (that grouper counts them when it reads them). Nothing is emitted. */
   leftovers(): Leftovers {
     const positions: number[] = []
-    for (const tx of this.pending.values()) for (const p of tx.lines!) positions.push(p)
+    const open = new Set<number>()
+    for (const tx of this.pending.values()) open.add(tx.seen)
+    this.log.collect(open, positions)
     this.counts.tx -= positions.length
     // Lines before the block's first header (uncounted here), and the header of a group still open.
     for (const p of this.head) positions.push(p)
@@ -424,9 +433,9 @@ export class Grouper implements LineSink {
   private settle(tx: Transaction): void {
     for (let depth = 0; depth < MAX_DEPTH; depth++) {
       if (tx.state === 0) return
-      // Block mode: a transaction whose Begin an earlier block read is finished by the grouper that reads on;
-      // here it never completes, and neither does the tree it belongs to.
-      if (this.track && tx.reason === '') return
+      // Block mode: a transaction whose Begin an earlier block read (a fragment) is finished by the grouper that
+      // reads on; here it never completes, and neither does the tree it belongs to.
+      if (this.track && (tx.reason === '' || tx.handOn === true)) return
       const links = tx.links
       for (let i = 0; i < links.length; i++) {
         const child = this.pending.get(links[i])
@@ -494,6 +503,39 @@ export class Grouper implements LineSink {
       tx.children.push(child)
       this.detach(child, state, depth + 1)
     }
+  }
+}
+
+/** Block mode: (position, transaction) for every line a transaction got, in two typed arrays (an array of
+ *  positions per transaction was a third of a block's garbage). */
+export class PositionLog {
+  private pos = new Float64Array(0)
+  private tx = new Float64Array(0)
+  private n = 0
+
+  clear(): void {
+    this.n = 0
+  }
+
+  push(pos: number, tx: number): void {
+    if (this.n === this.pos.length) this.grow()
+    this.pos[this.n] = pos
+    this.tx[this.n++] = tx
+  }
+
+  /** Appends the positions of the lines of the transactions in `open`, in the order they were read. */
+  collect(open: Set<number>, into: number[]): void {
+    for (let i = 0; i < this.n; i++) if (open.has(this.tx[i])) into.push(this.pos[i])
+  }
+
+  private grow(): void {
+    const size = Math.max(4096, this.pos.length * 2)
+    const pos = new Float64Array(size)
+    const tx = new Float64Array(size)
+    pos.set(this.pos)
+    tx.set(this.tx)
+    this.pos = pos
+    this.tx = tx
   }
 }
 

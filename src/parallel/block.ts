@@ -3,7 +3,7 @@
 // so tests call it in-process. The grouper never evicts here (no -L, no -T): that is the main thread's call, which
 // sees the unfinished lines of every block in order (src/parallel/reader.ts).
 
-import { Grouper, type LineCounts, type Leftovers } from '../group/grouper.js'
+import { Grouper, PositionLog, type LineCounts, type Leftovers } from '../group/grouper.js'
 import { BinaryScanner, recordSize, type BadBytes, type VslVersion } from '../parse/binary.js'
 import { scanLine } from '../parse/line.js'
 import { LineSplitter } from '../parse/lines.js'
@@ -68,6 +68,7 @@ export interface BlockStages {
 export class BlockRunner {
   private readonly out = new OutputBuffer()
   private turn = 0
+  private readonly log = new PositionLog()
   constructor(
     private readonly stages: BlockStages,
     private readonly input: Uint8Array[],
@@ -77,7 +78,7 @@ export class BlockRunner {
   run(job: BlockJob): BlockResult {
     const slot = this.output[this.turn]
     this.out.rewind(slot)
-    const r = processBlock(job, this.input[job.slot], this.stages, this.out)
+    const r = processBlock(job, this.input[job.slot], this.stages, this.out, this.log)
     if (r.outLength > 0 && r.out.buffer === slot.buffer && r.out.byteOffset === slot.byteOffset) {
       r.out = new Uint8Array(0)
       r.outSlot = this.turn
@@ -92,12 +93,12 @@ export function transferList(r: BlockResult): ArrayBuffer[] {
   return [r.out.buffer, r.marks.buffer, r.leftBytes.buffer, r.leftPos.buffer, r.leftVer.buffer] as ArrayBuffer[]
 }
 
-export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStages, out = new OutputBuffer()): BlockResult {
+export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStages, out = new OutputBuffer(), log = new PositionLog()): BlockResult {
   const { keep, keepTree, render, bytesOut } = stages
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, job.length)
   const tally = newRecordCounts()
   const marks: number[] = []
-  const grouper = new Grouper({ maxPending: Infinity, timeout: 0, track: true }, (root, incomplete) => {
+  const grouper = new Grouper({ maxPending: Infinity, timeout: 0, track: true, log }, (root, incomplete) => {
     if (keepTree !== null && !keepTree(root)) {
       countTree(tally, root, incomplete)
       return

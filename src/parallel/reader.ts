@@ -84,6 +84,46 @@ function beforeText(buf: Buffer, start: number, cut: number, n: number): number 
   return cut
 }
 
+/** Which lane (0: the main thread, then the workers) runs each block, and with which of its two input slots. */
+class Lanes {
+  private readonly out: number[]
+  private readonly next: number[]
+  private readonly laneOf = new Map<number, number>()
+
+  constructor(readonly count: number) {
+    this.out = new Array<number>(count).fill(0)
+    this.next = new Array<number>(count).fill(0)
+  }
+
+  /** The lane for the next block: the worker with the fewest blocks out, while it has fewer than two; else the
+   *  main thread, while it has fewer than two whose results are not taken; else -1 (wait for a result). */
+  pick(): number {
+    let best = -1
+    for (let w = 1; w < this.count; w++) if (this.out[w] < 2 && (best < 0 || this.out[w] < this.out[best])) best = w
+    if (best < 0 && this.out[0] < 2) best = 0
+    return best
+  }
+
+  /** The input slot of lane w's next block (a lane's blocks alternate between its two). */
+  slot(w: number): number {
+    return this.next[w]
+  }
+
+  send(seq: number, w: number): void {
+    this.laneOf.set(seq, w)
+    this.out[w]++
+    this.next[w] ^= 1
+  }
+
+  /** Block seq's result is taken: its lane, which may have another block. */
+  taken(seq: number): number {
+    const w = this.laneOf.get(seq)!
+    this.laneOf.delete(seq)
+    this.out[w]--
+    return w
+  }
+}
+
 export class ParallelReader {
   private workers: Worker[] = []
   /** Per lane (0: the main thread, then one per worker): its two input and two output slots. */
@@ -148,16 +188,16 @@ export class ParallelReader {
     let eof = false
     let sent = 0
     let done = 0
-    // Blocks go round-robin to the lanes, the main thread's own among them (it runs its block at once, while the
-    // workers run theirs). Two blocks per lane at most: a lane's two input and two output slots then alternate
-    // safely — block j+2L goes out only once block j's result is taken (its output copied, its input read).
-    const lanes = this.workers.length + 1
-    const inflight = lanes * 2
+    // Blocks go to the workers first, and to the main thread (which runs its block at once) only while every
+    // worker has two: the main thread also walks, merges and writes, and a worker waiting for it was a third of
+    // the worker's time. Two blocks per lane at most: a lane's two input and two output slots then alternate
+    // safely — a lane's next block but one goes out only once the result of its block is taken.
+    const lanes = new Lanes(this.workers.length + 1)
     try {
       while (!eof || done < sent) {
-        while (!eof && sent - done < inflight && !hooks.stopped()) {
-          const w = sent % lanes
-          const slot = Math.floor(sent / lanes) % 2
+        let w: number
+        while (!eof && (w = lanes.pick()) >= 0 && !hooks.stopped()) {
+          const slot = lanes.slot(w)
           const buf = this.inSlots[w][slot]
           let n = 0
           if (carry !== null) {
@@ -225,6 +265,7 @@ export class ParallelReader {
           if (cut > start) {
             if (start > 0) buf.copy(buf, 0, start, cut)
             const job: BlockJob = { seq: sent, base: base + start, slot, length: cut - start, last: eof, format, resync }
+            lanes.send(sent, w)
             if (w === 0) results.set(sent, this.main!.run(job))
             else this.workers[w - 1].postMessage(job)
             sent++
@@ -252,7 +293,7 @@ export class ParallelReader {
         if (hooks.stopped()) continue
         const out = outs.current
         this.take(r, merge, scanner, totals, (p) => (pos = p))
-        this.interleave(r, merged, out)
+        this.interleave(r, lanes.taken(r.seq), merged, out)
         merged = []
         // Time moved on in the block: what waits too long is evicted now, after the block's records.
         pos = Infinity
@@ -356,9 +397,8 @@ export class ParallelReader {
   }
 
   /** Writes a block's records and those the main grouper completed meanwhile, in the order they completed. */
-  private interleave(r: BlockResult, merged: { pos: number; text: string }[], out: OutputBuffer): void {
+  private interleave(r: BlockResult, w: number, merged: { pos: number; text: string }[], out: OutputBuffer): void {
     const bytes = this.stages.bytesOut
-    const w = r.seq % (this.workers.length + 1)
     const rendered = r.outSlot < 0 ? r.out : this.outSlots[w][r.outSlot]
     if (merged.length === 0) {
       out.pushBytes(rendered.subarray(0, r.outLength))

@@ -168,6 +168,12 @@ export class BinaryScanner {
     this.atFileHeader = false
     let p = start
     while (end - p >= 4) {
+      // Records whose headers hold up, one after the other, the usual case: the careful reading below is for the
+      // rest (a file header, a batch, bad bytes, a record the range cuts, after damage).
+      if (!(this.inBad || this.distrust)) {
+        p = this.walkOnly ? this.passGood(buf, p, end) : this.readGood(buf, p, end, base)
+        if (end - p < 4) break
+      }
       const w0 = u32(buf, p)
       if (w0 === MAGIC_VSL1 || w0 === MAGIC_VSL2) {
         if (this.walkOnly && p > start) {
@@ -218,6 +224,29 @@ export class BinaryScanner {
       return end
     }
     return p
+  }
+
+  /** From p, the records whose headers hold up and that end within `end`, to the sink; returns where the first
+   *  other one starts (see goodSize). */
+  private readGood(buf: Buffer, p: number, end: number, base: number): number {
+    const t = this.t
+    for (;;) {
+      const size = goodSize(buf, p, end, t)
+      if (size === 0) return p
+      this.onRecord?.(base + p)
+      this.emit(buf, p, t.overhead, buf[p + 3], buf[p] | (buf[p + 1] << 8))
+      p += size
+    }
+  }
+
+  /** The walker's readGood: passes over them. */
+  private passGood(buf: Buffer, p: number, end: number): number {
+    const t = this.t
+    for (;;) {
+      const size = goodSize(buf, p, end, t)
+      if (size === 0) return p
+      p += size
+    }
   }
 
   private emit(buf: Buffer, p: number, oh: number, tag: number, len: number): void {
@@ -302,6 +331,20 @@ export class BinaryScanner {
     this.inBad = true
     this.bad.bytes += bytes
   }
+}
+
+/** The size of the record at p when the careful reading of scan() would take it as it is, with nothing else to
+ *  do: a whole record (within `end`), of a tag in the table, not a batch or a file header, its must-be-zero bits
+ *  clear (VSL2); else 0. The header's word 0 is [len:16 LE][unused][tag]. */
+function goodSize(buf: Uint8Array, p: number, end: number, t: Table): number {
+  const oh = t.overhead
+  if (end - p < oh) return 0
+  const tag = buf[p + 3]
+  if (tag === 0 || tag >= t.names.length) return 0
+  if (tag === 0x32 && buf[p] === 0x56 && buf[p + 1] === 0x53 && buf[p + 2] === 0x4c) return 0 // "VSL2"
+  if (oh === 12 && ((buf[p + 10] & 0xf8) | (buf[p + 11] & 0x3f)) !== 0) return 0
+  const size = oh + (((buf[p] | (buf[p + 1] << 8)) + 3) & ~3)
+  return end - p < size ? 0 : size
 }
 
 /** The size in bytes of the record at p (its header there), in a file of version v. */

@@ -71,8 +71,9 @@ export interface Transaction {
   sessionAddr: string | null
   /** A Varnish 2.1/3.0 transaction (keyed by xid, with that version's tags). */
   legacy?: boolean
-  /** Block mode (src/parallel): positions of the transaction's lines in the input. */
-  lines?: number[]
+  /** Block mode: a fragment (its first record is not Begin: it began in an earlier block). Its data is not kept
+   *  (it would keep the text of the whole block alive), and the grouper that reads on finishes it. */
+  handOn?: boolean
 }
 
 export type Handling = 'hit' | 'miss' | 'pass' | 'pipe' | 'synth' | 'hitmiss' | 'hitpass'
