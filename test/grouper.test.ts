@@ -312,3 +312,22 @@ describe('Grouper', () => {
     assert.deepEqual(recs[0].client, { ip: '198.51.100.9', port: 5000 })
   })
 })
+
+describe('the largest "since start" of a transaction (for --slow\'s tree test)', () => {
+  it('is the largest Timestamp time read quickly, NaN once one cannot be, and NaN after a continuation of one', () => {
+    const input = [
+      ...req(1, 0, 'rxreq', '/a', 100, [raw(1, 'Timestamp', 'Process: 100.000500 0.250000 0.000500')]),
+      ...req(2, 0, 'rxreq', '/b', 100, [raw(2, 'Timestamp', 'Process: 100.000500 1e3 0.000500')]),
+      raw(3, 'Begin', 'req 0 rxreq'),
+      raw(3, 'Timestamp', 'Resp: 100.5 0.5'),
+      '0.7 0.1',
+      raw(3, 'End'),
+    ]
+    const byVxid = new Map(group(input).map((r) => [r.vxid, r.tree.slowest]))
+    assert.equal(byVxid.get(1), 0.25)
+    assert.ok(Number.isNaN(byVxid.get(2)))
+    assert.ok(Number.isNaN(byVxid.get(3)))
+    // No Timestamp at all: below every threshold.
+    assert.equal(group([raw(4, 'Begin', 'req 0 rxreq'), raw(4, 'End')])[0].tree.slowest, -1)
+  })
+})

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { sinceStartQuick } from '../src/filter/tree.js'
+import { sinceStartQuick } from '../src/vsl/fields.js'
 import { sinceStart } from '../src/vsl/record.js'
 import { compileFilter } from '../src/filter/filter.js'
 import { NO_FILTERS, type SlowBy } from '../src/filter/flags.js'

@@ -6,6 +6,7 @@
 
 import type { LineSink } from '../parse/line.js'
 import { newTransaction } from './transaction.js'
+import { sinceStartQuick } from '../vsl/fields.js'
 import type { IncompleteReason, OtherLine, ParsedLine, Transaction, TxType } from '../vsl/types.js'
 
 export interface GrouperOptions {
@@ -293,6 +294,7 @@ export class Grouper implements LineSink {
     if (tx !== null && this.pending.get(tx.vxid) === tx) {
       const last = tx.data.length - 1
       if (tx.handOn !== true) tx.data[last] += '\n' + text
+      if (tx.tags[last] === 'Timestamp') tx.slowest = NaN // read exactly, as the record reads the whole text
       this.counts.tx++
       if (this.track) this.log.push(this.pos, tx.seen)
     } else if (this.lastOther === 1) this.counts.session++
@@ -330,6 +332,7 @@ export class Grouper implements LineSink {
   /** `Label: <abs> <since start> <since last>`: log time is the absolute time, whole seconds being all the -T
    *  bookkeeping needs (read without making a string). */
   private timestamp(tx: Transaction, data: string): void {
+    tx.slowest = Math.max(tx.slowest, sinceStartQuick(data)) // NaN stays NaN
     let i = data.indexOf(' ') + 1
     if (i === 0) return
     let t = 0

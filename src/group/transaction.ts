@@ -20,6 +20,7 @@ export function newTransaction(vxid: number, type: TxType, now: number, legacy =
     forced: null,
     t0: now,
     stamped: false,
+    slowest: -1,
     sessionAddr: null,
   }
   if (legacy) tx.legacy = true

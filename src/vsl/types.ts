@@ -67,6 +67,9 @@ export interface Transaction {
   t0: number
   /** True once t0 comes from the transaction's own Timestamp. */
   stamped: boolean
+  /** The largest "since start" time of its Timestamps, read quickly (sinceStartQuick), for --slow's test of a tree
+   *  (src/filter/tree.ts); NaN once one could not be read so (it is then read exactly), -1 before any. */
+  slowest: number
   /** Client address of the session, when the session was seen first (raw layout); used without ReqStart. */
   sessionAddr: string | null
   /** A Varnish 2.1/3.0 transaction (keyed by xid, with that version's tags). */
