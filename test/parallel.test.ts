@@ -85,6 +85,37 @@ describe('parallel reader', () => {
     })
   }
 
+  it('binary files with --slow, which tests trees before records are built: the same records as one thread', async () => {
+    // --output log prints every record's data, --json every field; slow 0 passes every tree, 100 ms few, and the
+    // query reads the data of the trees that pass.
+    for (const file of LAYOUTS.filter((f) => f.endsWith('.vsl'))) {
+      const path = repoPath(file)
+      for (const slow of [0, 1, 100]) {
+        await same(path, { filters: { ...NO_FILTERS, slow }, output: 'log' }, 8192)
+        await same(path, { filters: { ...NO_FILTERS, slow }, output: 'json', queries: ['ReqURL ~ "/" or BereqURL ~ "/"'] }, 4096)
+      }
+    }
+  })
+
+  it('a transaction with records before its Begin is read as the sequential reader reads it', async () => {
+    // A block keeps no data of a transaction whose first record is not Begin (it began in an earlier block, as far
+    // as the block can tell): one whose Begin follows is handed on whole, not finished with its first records empty.
+    const path = join(tmp, 'raw-early.log')
+    let n = 0
+    const lines = readFileSync(repoPath('fixtures/lab/lab.raw.log'), 'latin1')
+      .split('\n')
+      .flatMap((l) => {
+        const m = /^( +[1-9][0-9]*) Begin +c req /.exec(l)
+        return m !== null && ++n % 7 === 0 ? [`${m[1]} ReqHeader      c X-Early: ${n}`, l] : [l]
+      })
+    writeFileSync(path, lines.join('\n'), 'latin1')
+    assert.ok(n > 7)
+    for (const blockBytes of [4096, 65536]) {
+      await same(path, { output: 'log' }, blockBytes)
+      await same(path, { output: 'json' }, blockBytes)
+    }
+  })
+
   it('transactions that never end are printed as incomplete, as by the sequential reader', async () => {
     const summary = await same(unfinished(), { output: 'json' }, 4096)
     assert.match(summary, /incomplete: \d+ eof/)

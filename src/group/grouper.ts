@@ -254,10 +254,10 @@ export class Grouper implements LineSink {
     if (this.track) {
       this.log.push(this.pos, tx.seen)
       this.atHead = false // what follows has a context of this block's own
-      if (tx.tags.length === 0 && tag !== 'Begin') tx.handOn = true
+      if (tx.tags.length === 0 && tag !== 'Begin') tx.fragment = true
     }
     tx.tags.push(tag)
-    tx.data.push(tx.handOn === true ? '' : data)
+    tx.data.push(tx.fragment === true ? own(data) : data)
     this.lastTx = tx
     this.lastOther = 0 // a text line after this one continues it, or (after End) nothing
     switch (tag) {
@@ -293,7 +293,7 @@ export class Grouper implements LineSink {
     const tx = this.lastTx
     if (tx !== null && this.pending.get(tx.vxid) === tx) {
       const last = tx.data.length - 1
-      if (tx.handOn !== true) tx.data[last] += '\n' + text
+      tx.data[last] += '\n' + text
       if (tx.tags[last] === 'Timestamp') tx.slowest = NaN // read exactly, as the record reads the whole text
       this.counts.tx++
       if (this.track) this.log.push(this.pos, tx.seen)
@@ -438,7 +438,7 @@ export class Grouper implements LineSink {
       if (tx.state === 0) return
       // Block mode: a transaction whose Begin an earlier block read (a fragment) is finished by the grouper that
       // reads on; here it never completes, and neither does the tree it belongs to.
-      if (this.track && (tx.reason === '' || tx.handOn === true)) return
+      if (this.track && tx.reason === '') return
       const links = tx.links
       for (let i = 0; i < links.length; i++) {
         const child = this.pending.get(links[i])
@@ -573,7 +573,7 @@ function link(tx: Transaction, data: string, seen: number): void {
 }
 
 /** A string of its own: a slice of the data would keep all the text it was cut from (binary input decodes
- *  16 KiB at a time) alive as long as the session is remembered. */
+ *  16 KiB at a time) alive as long as the session (or a block's fragment) is remembered. */
 function own(s: string): string {
   return s.length < 13 ? s : Buffer.from(s, 'latin1').latin1Slice(0, s.length)
 }

@@ -74,9 +74,10 @@ export interface Transaction {
   sessionAddr: string | null
   /** A Varnish 2.1/3.0 transaction (keyed by xid, with that version's tags). */
   legacy?: boolean
-  /** Block mode: a fragment (its first record is not Begin: it began in an earlier block). Its data is not kept
-   *  (it would keep the text of the whole block alive), and the grouper that reads on finishes it. */
-  handOn?: boolean
+  /** Block mode: its first record is not Begin (it began in an earlier block, or its Begin is still to come). It
+   *  may stay pending to the block's end: its data is copied, not sliced from the text being read (slices kept
+   *  the decoded text of the whole block alive, and the garbage of each block was promoted). */
+  fragment?: boolean
 }
 
 export type Handling = 'hit' | 'miss' | 'pass' | 'pipe' | 'synth' | 'hitmiss' | 'hitpass'
