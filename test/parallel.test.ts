@@ -116,6 +116,17 @@ describe('parallel reader', () => {
     }
   })
 
+  it('blocks whose output is larger than the main thread copies out, and blocks the main thread runs ahead', async () => {
+    // The main thread runs blocks while the worker has three and an earlier result is not back: their results wait
+    // in order, a small output copied out of its slot, a large one (--json of 256 KiB blocks) keeping one of two.
+    const path = join(tmp, 'small-x12.log')
+    writeFileSync(path, readFileSync(repoPath('fixtures/varnish-7.1/small.raw.log')).toString('latin1').repeat(12), 'latin1')
+    for (const blockBytes of [16384, 262144]) {
+      await same(path, { output: 'json' }, blockBytes)
+      await same(path, { filters: { ...NO_FILTERS, misses: true, slow: 200 } }, blockBytes)
+    }
+  })
+
   it('transactions that never end are printed as incomplete, as by the sequential reader', async () => {
     const summary = await same(unfinished(), { output: 'json' }, 4096)
     assert.match(summary, /incomplete: \d+ eof/)

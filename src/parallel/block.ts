@@ -62,9 +62,9 @@ export interface BlockStages {
   bytesOut: boolean
 }
 
-/** Runs blocks into a lane's two output slots in turn (see src/parallel/reader.ts for why two are safe): the
- *  records are rendered straight into this turn's slot, and only what overflows it needs memory of its own. Used by
- *  each worker thread, and by the main thread for its own share of the blocks. */
+/** Runs blocks into a lane's output slots in turn (see src/parallel/reader.ts for why that is safe): the records
+ *  are rendered straight into this turn's slot, and only what overflows it needs memory of its own. Used by each
+ *  worker thread, and by the main thread for its own share of the blocks (whose small outputs are copied out). */
 export class BlockRunner {
   private readonly out = new OutputBuffer()
   private turn = 0
@@ -73,16 +73,18 @@ export class BlockRunner {
     private readonly stages: BlockStages,
     private readonly input: Uint8Array[],
     private readonly output: Buffer[],
+    /** Output up to this many bytes is copied out of the slot (which is then free again at once). */
+    private readonly copyUpTo = 0,
   ) {}
 
   run(job: BlockJob): BlockResult {
     const slot = this.output[this.turn]
     this.out.rewind(slot)
     const r = processBlock(job, this.input[job.slot], this.stages, this.out, this.log)
-    if (r.outLength > 0 && r.out.buffer === slot.buffer && r.out.byteOffset === slot.byteOffset) {
+    if (r.outLength > this.copyUpTo && r.out.buffer === slot.buffer && r.out.byteOffset === slot.byteOffset) {
       r.out = new Uint8Array(0)
       r.outSlot = this.turn
-      this.turn ^= 1
+      this.turn = (this.turn + 1) % this.output.length
     } else if (r.outLength > 0) r.out = new Uint8Array(r.out) // a copy of its own, to hand over
     return r
   }
