@@ -103,12 +103,14 @@ function recordTest(lhs: Lhs, pass: (value: string) => boolean): GroupTest {
         : lhs.levelPm < 0
           ? (l: number) => l <= lhs.level
           : (l: number) => l === lhs.level
+  // Most tests name one tag: compared as it is, not looked up (a tree has about 85 records, each tested).
+  const one = tags.size === 1 ? lhs.tags[0] : null
   return (group) => {
     for (const { tx, level } of group) {
       if (!inLevel(level)) continue
       const t = tx.tags
       for (let i = 0; i < t.length; i++) {
-        if (!tags.has(t[i])) continue
+        if (one !== null ? t[i] !== one : !tags.has(t[i])) continue
         const v = value(UNSAFE.has(t[i]) ? rawData(tx.data[i]) : tx.data[i], prefix, lhs.field)
         if (v !== null && pass(v)) return true
       }
