@@ -98,8 +98,8 @@ describe('parallel reader', () => {
   })
 
   it('a transaction with records before its Begin is read as the sequential reader reads it', async () => {
-    // A block keeps no data of a transaction whose first record is not Begin (it began in an earlier block, as far
-    // as the block can tell): one whose Begin follows is handed on whole, not finished with its first records empty.
+    // A block copies the data of a transaction whose first record is not Begin (it began in an earlier block, as far
+    // as the block can tell); one whose Begin follows in the block is finished there, with its first records.
     const path = join(tmp, 'raw-early.log')
     let n = 0
     const lines = readFileSync(repoPath('fixtures/lab/lab.raw.log'), 'latin1')

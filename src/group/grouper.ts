@@ -436,8 +436,8 @@ export class Grouper implements LineSink {
   private settle(tx: Transaction): void {
     for (let depth = 0; depth < MAX_DEPTH; depth++) {
       if (tx.state === 0) return
-      // Block mode: a transaction whose Begin an earlier block read (a fragment) is finished by the grouper that
-      // reads on; here it never completes, and neither does the tree it belongs to.
+      // Block mode: a transaction without Begin (an earlier block read it) is finished by the grouper that reads
+      // on; here it never completes, and neither does the tree it belongs to.
       if (this.track && tx.reason === '') return
       const links = tx.links
       for (let i = 0; i < links.length; i++) {

@@ -30,8 +30,8 @@ export interface BlockJob {
 
 export interface BlockResult extends RecordCounts {
   seq: number
-  /** The shown records, rendered, in the order they completed: in `out`, or (from a worker) in its output slot
-   *  `outSlot` when they fit there (-1 when not). */
+  /** The shown records, rendered, in the order they completed: in `out`, or in the lane's output slot `outSlot`
+   *  when they fit there (-1 when not, and when the main thread copied them out). */
   out: Uint8Array
   outSlot: number
   outLength: number

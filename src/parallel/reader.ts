@@ -1,6 +1,6 @@
 // Owns the parallel reader: a large plain file in, the same records out as the sequential reader, on every core.
 // The main thread cuts the file into blocks of whole lines (at a blank line where it can: a group boundary in the
-// grouped layouts) and hands them to worker threads round-robin; a worker groups, builds, filters and renders
+// grouped layouts) and hands them to worker threads first (see Lanes); a worker groups, builds, filters and renders
 // what its block completes (src/parallel/block.ts). What a block leaves unfinished — a transaction that began
 // in an earlier block or ends in a later one, a request whose backend fetch is elsewhere — comes back as lines,
 // with their positions, and is read here, in input order, by one grouper that owns -L and -T. Each record carries
@@ -24,7 +24,7 @@ export interface WorkerSettings extends Options {
   useColor: boolean
 }
 
-/** What a worker starts with: the settings, and its two input and two output slots (shared memory). */
+/** What a worker starts with: the settings, and its SLOTS input and SLOTS output slots (shared memory). */
 export interface WorkerData {
   settings: WorkerSettings
   inSlots: SharedArrayBuffer[]
@@ -96,7 +96,7 @@ function beforeText(buf: Buffer, start: number, cut: number, n: number): number 
   return cut
 }
 
-/** Which lane (0: the main thread, then the workers) runs each block, and with which of its two input slots. */
+/** Which lane (0: the main thread, then the workers) runs each block, and with which of its input slots. */
 class Lanes {
   private readonly out: number[]
   private readonly next: number[]
@@ -322,6 +322,7 @@ export class ParallelReader {
         if (hooks.stopped()) continue
         const out = outs.current
         this.take(r, merge, scanner, totals, (p) => (pos = p))
+        // The lane may have another block once this one's output is copied out: nothing awaits in between.
         this.interleave(r, lanes.taken(r.seq), merged, out)
         merged = []
         // Time moved on in the block: what waits too long is evicted now, after the block's records.

@@ -1,6 +1,6 @@
 // Owns a worker thread of the parallel reader: the run's settings and this worker's shared buffers in
 // (workerData), compiled once; then block jobs in, block results out (src/parallel/block.ts), until the main
-// thread ends it. Blocks arrive in, and rendered records leave through, two shared slots each way, so that
+// thread ends it. Blocks arrive in, and rendered records leave through, shared slots (SLOTS each way), so that
 // reading gigabytes allocates no buffer per block.
 
 import { parentPort, workerData } from 'node:worker_threads'

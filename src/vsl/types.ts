@@ -68,7 +68,8 @@ export interface Transaction {
   /** True once t0 comes from the transaction's own Timestamp. */
   stamped: boolean
   /** The largest "since start" time of its Timestamps, read quickly (sinceStartQuick), for --slow's test of a tree
-   *  (src/filter/tree.ts); NaN once one could not be read so (it is then read exactly), -1 before any. */
+   *  (src/filter/tree.ts); NaN once one could not be read so, or a text line continued one (they are then read
+   *  exactly), -1 before any. */
   slowest: number
   /** Client address of the session, when the session was seen first (raw layout); used without ReqStart. */
   sessionAddr: string | null
