@@ -102,7 +102,6 @@ class Lanes {
   private readonly next: number[]
   private readonly laneOf = new Map<number, number>()
   /** The main thread's results that hold one of its two output slots (see MAIN_COPY). */
-  private held = 0
   private readonly holds = new Set<number>()
 
   constructor(readonly count: number) {
@@ -116,13 +115,12 @@ class Lanes {
   pick(): number {
     let best = -1
     for (let w = 1; w < this.count; w++) if (this.out[w] < SLOTS && (best < 0 || this.out[w] < this.out[best])) best = w
-    if (best < 0 && this.out[0] < MAIN_AHEAD && this.held < 2) best = 0
+    if (best < 0 && this.out[0] < MAIN_AHEAD && this.holds.size < 2) best = 0
     return best
   }
 
   /** The main thread ran block seq: its result holds an output slot until it is taken. */
   hold(seq: number): void {
-    this.held++
     this.holds.add(seq)
   }
 
@@ -142,7 +140,7 @@ class Lanes {
     const w = this.laneOf.get(seq)!
     this.laneOf.delete(seq)
     this.out[w]--
-    if (this.holds.delete(seq)) this.held--
+    this.holds.delete(seq)
     return w
   }
 }
