@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { Grouper } from '../src/group/grouper.js'
+import { Grouper, type GrouperOptions } from '../src/group/grouper.js'
 import { parseLine } from '../src/parse/line.js'
 import type { IncompleteReason, Transaction } from '../src/vsl/types.js'
 import { lines, recordsOf } from './support.js'
@@ -40,7 +40,7 @@ function bereq(vxid: number, parent: number, reason: string, t: number): string[
 }
 
 /** Feeds lines to a Grouper directly; returns what it emitted, in order. */
-function group(input: string[], opts = { maxPending: 100, timeout: 0 }): Array<{ vxid: number; incomplete: IncompleteReason | null; tree: Transaction }> {
+function group(input: string[], opts: GrouperOptions = { maxPending: 100, timeout: 0 }): Array<{ vxid: number; incomplete: IncompleteReason | null; tree: Transaction }> {
   const out: Array<{ vxid: number; incomplete: IncompleteReason | null; tree: Transaction }> = []
   const g = new Grouper(opts, (tree, incomplete) => out.push({ vxid: tree.vxid, incomplete, tree }))
   for (const l of input) g.push(parseLine(l))
@@ -323,11 +323,14 @@ describe('the largest "since start" of a transaction (for --slow\'s tree test)',
       '0.7 0.1',
       raw(3, 'End'),
     ]
-    const byVxid = new Map(group(input).map((r) => [r.vxid, r.tree.slowest]))
+    const keep = { maxPending: 100, timeout: 0, slowest: true }
+    const byVxid = new Map(group(input, keep).map((r) => [r.vxid, r.tree.slowest]))
     assert.equal(byVxid.get(1), 0.25)
     assert.ok(Number.isNaN(byVxid.get(2)))
     assert.ok(Number.isNaN(byVxid.get(3)))
     // No Timestamp at all: below every threshold.
-    assert.equal(group([raw(4, 'Begin', 'req 0 rxreq'), raw(4, 'End')])[0].tree.slowest, -1)
+    assert.equal(group([raw(4, 'Begin', 'req 0 rxreq'), raw(4, 'End')], keep)[0].tree.slowest, -1)
+    // Not kept (no --slow): NaN, which --slow's test would read exactly.
+    assert.ok(group(input).every((r) => Number.isNaN(r.tree.slowest)))
   })
 })

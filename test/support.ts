@@ -100,7 +100,7 @@ export function recordsInFile(file: string): ClientRecord[] {
   let recs = built.get(file)
   if (recs === undefined) {
     const list: ClientRecord[] = []
-    const g = new Grouper({ maxPending: 10000, timeout: 0 }, (tree, inc) => list.push(buildRecord(tree, inc)))
+    const g = new Grouper({ maxPending: 10000, timeout: 0, slowest: true }, (tree, inc) => list.push(buildRecord(tree, inc)))
     const text = readFileSync(repoPath(file))
     // As the run does: the layout from the first lines.
     const sniffer = new LayoutSniffer()

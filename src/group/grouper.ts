@@ -17,6 +17,9 @@ export interface GrouperOptions {
   /** Block mode (src/parallel): remember, per transaction, the position of each of its lines (`pos` when it was
    *  read), so that what is still pending at the end of a block can be handed on as lines. */
   track?: boolean
+  /** Keep each transaction's Transaction.slowest (--slow's tree test; a quick read of every Timestamp). Without
+   *  it, it is NaN: the test then reads the Timestamps itself. */
+  slowest?: boolean
   /** Block mode: where the positions of the lines go; one per thread, reused from block to block (a new one for
    *  each was a megabyte of garbage per block). Emptied when the grouper starts. */
   log?: PositionLog
@@ -85,6 +88,7 @@ export class Grouper implements LineSink {
   /** Lines read: when each transaction and Link was first seen (the order of children in --output log). */
   private seq = 0
   private readonly track: boolean
+  private readonly slowest: boolean
   /** Block mode: where each line that went to a transaction is, and which (its `seen`): the leftovers. */
   private readonly log: PositionLog
   /** Block mode: the position of the line being read (set by the reader before each line). */
@@ -110,6 +114,7 @@ export class Grouper implements LineSink {
     private readonly emit: EmitFn,
   ) {
     this.track = opts.track === true
+    this.slowest = opts.slowest === true
     this.log = opts.log ?? new PositionLog()
     this.log.clear()
   }
@@ -305,6 +310,7 @@ export class Grouper implements LineSink {
 
   private create(vxid: number, type: TxType): Transaction {
     const tx = newTransaction(vxid, type, this.now, false, this.seq)
+    if (!this.slowest) tx.slowest = NaN
     this.pending.set(vxid, tx)
     if (this.pending.size > this.opts.maxPending) {
       const oldest = this.pending.values().next().value as Transaction
@@ -332,7 +338,7 @@ export class Grouper implements LineSink {
   /** `Label: <abs> <since start> <since last>`: log time is the absolute time, whole seconds being all the -T
    *  bookkeeping needs (read without making a string). */
   private timestamp(tx: Transaction, data: string): void {
-    tx.slowest = Math.max(tx.slowest, sinceStartQuick(data)) // NaN stays NaN
+    if (this.slowest) tx.slowest = Math.max(tx.slowest, sinceStartQuick(data)) // NaN stays NaN
     let i = data.indexOf(' ') + 1
     if (i === 0) return
     let t = 0

@@ -60,6 +60,8 @@ export interface BlockStages {
   render: (rec: ClientRecord) => string
   /** Rendered text is latin1 bytes (--output log). */
   bytesOut: boolean
+  /** The groupers keep Transaction.slowest (--slow). */
+  slowest: boolean
 }
 
 /** Runs blocks into a lane's output slots in turn (see src/parallel/reader.ts for why that is safe): the records
@@ -100,7 +102,7 @@ export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStag
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, job.length)
   const tally = newRecordCounts()
   const marks: number[] = []
-  const grouper = new Grouper({ maxPending: Infinity, timeout: 0, track: true, log }, (root, incomplete) => {
+  const grouper = new Grouper({ maxPending: Infinity, timeout: 0, track: true, log, slowest: stages.slowest }, (root, incomplete) => {
     if (keepTree !== null && !keepTree(root)) {
       countTree(tally, root, incomplete)
       return

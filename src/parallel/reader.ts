@@ -11,7 +11,7 @@
 import { open } from 'node:fs/promises'
 import type { Worker } from 'node:worker_threads'
 import type { Options } from '../args.js'
-import { addLineCounts, Grouper, type LineCounts } from '../group/grouper.js'
+import { addLineCounts, Grouper, type GrouperOptions, type LineCounts } from '../group/grouper.js'
 import { DEFAULT_MAX_LINE } from '../parse/lines.js'
 import { scanLine } from '../parse/line.js'
 import { addBadBytes, BinaryScanner, binaryLayout, isFileHeader, recordSize, type BadBytes, type VslVersion } from '../parse/binary.js'
@@ -162,7 +162,7 @@ export class ParallelReader {
   ) {}
 
   /** Reads the file at `path`. Stopped early, what is pending is counted, not flushed. */
-  async read(path: string, hooks: ReadHooks, limits: { maxPending: number; timeout: number }, layout: string): Promise<ReadTotals> {
+  async read(path: string, hooks: ReadHooks, limits: GrouperOptions, layout: string): Promise<ReadTotals> {
     await this.start()
     const totals: ReadTotals = { ...newRecordCounts(), counts: { tx: 0, session: 0, nontx: 0, blank: 0, noise: 0, bad: 0 }, lines: 0, overlong: 0, pending: 0 }
     // Records the main thread's grouper completes, with the position of the line that completed them.

@@ -21,6 +21,7 @@ const runner = new BlockRunner(
     keepTree,
     render: rows !== null ? compileRow(rowLabels(rows, settings.instance)) : compileRenderer(settings),
     bytesOut: rows === null && settings.output === 'log',
+    slowest: settings.filters.slow !== null,
   },
   inSlots.map((s) => new Uint8Array(s)),
   outSlots.map((s) => Buffer.from(s)),

@@ -69,7 +69,7 @@ export interface Transaction {
   stamped: boolean
   /** The largest "since start" time of its Timestamps, read quickly (sinceStartQuick), for --slow's test of a tree
    *  (src/filter/tree.ts); NaN once one could not be read so, or a text line continued one (they are then read
-   *  exactly), -1 before any. */
+   *  exactly), -1 before any; NaN throughout when the grouper does not keep it (no --slow: GrouperOptions). */
   slowest: number
   /** Client address of the session, when the session was seen first (raw layout); used without ReqStart. */
   sessionAddr: string | null
