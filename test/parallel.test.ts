@@ -85,7 +85,7 @@ describe('parallel reader', () => {
     })
   }
 
-  it('binary files with --slow, which tests trees before records are built: the same records as one thread', async () => {
+  it('binary files with --slow or a timed query, which test trees before records are built: the same records as one thread', async () => {
     // --output log prints every record's data, --json every field; slow 0 passes every tree, 100 ms few, and the
     // query reads the data of the trees that pass.
     for (const file of LAYOUTS.filter((f) => f.endsWith('.vsl'))) {
@@ -94,6 +94,9 @@ describe('parallel reader', () => {
         await same(path, { filters: { ...NO_FILTERS, slow }, output: 'log' }, 8192)
         await same(path, { filters: { ...NO_FILTERS, slow }, output: 'json', queries: ['ReqURL ~ "/" or BereqURL ~ "/"'] }, 4096)
       }
+      // A query bounded by a Timestamp time: trees are tested on their times before their records are decoded.
+      await same(path, { output: 'log', queries: ['Timestamp:Resp[2] >= 0 or Timestamp:BerespBody[2] >= 0'] }, 8192)
+      await same(path, { output: 'json', queries: ['VCL_call eq "MISS" and Timestamp:Resp[2] > 0.0002'] }, 4096)
     }
   })
 

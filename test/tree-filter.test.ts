@@ -9,6 +9,8 @@ import fc from 'fast-check'
 import { sinceStartQuick } from '../src/vsl/fields.js'
 import { sinceStart } from '../src/vsl/record.js'
 import { compileFilter } from '../src/filter/filter.js'
+import { compileTreeQuery, queryTimeBound } from '../src/filter/query/compile.js'
+import { newTransaction } from '../src/group/transaction.js'
 import { NO_FILTERS, type SlowBy } from '../src/filter/flags.js'
 import { recordsInFile, recordsOf } from './support.js'
 
@@ -28,6 +30,9 @@ const QUERIES = [
   'RespStatus >= 500 or ReqURL ~ "^/api/"',
   'not BerespStatus == 200',
   'Timestamp:Process[2] > 0.001',
+  'Timestamp:Resp[2] >= 0.0005 or (Timestamp:Beresp[2] > 0.0002 and BerespStatus == 200)',
+  'Timestamp:Resp[2] == 0.006014',
+  '{1}Timestamp:Resp[2] > 0',
 ]
 
 /** The distinct times of the records (ms), the thresholds just at and around them. */
@@ -50,6 +55,8 @@ describe('tree test before a record is built: never rejects a record the filter 
           const shown = keep.keep!(r)
           const tree: boolean = keep.keepTree!(r.tree)
           if (shown) assert.ok(tree, `${file}: record ${r.vxid} is shown, but its tree was rejected`)
+          // The bound a block tests before it decodes a tree's records says no only where keepTree does.
+          if (keep.keepBound !== null && !keep.keepBound(r.tree)) assert.ok(!tree, `${file}: record ${r.vxid}: bound rejects, tree test keeps`)
           // What the run applies: the tree test, then the record test without what the tree test decided.
           assert.equal(tree && (keep.keepBuilt === null || keep.keepBuilt(r)), shown, `${file}: record ${r.vxid}`)
           if (!tree) rejected++
@@ -60,6 +67,11 @@ describe('tree test before a record is built: never rejects a record the filter 
         const times = recs.map((r) => (by === 'ttfb' ? r.timing.ttfb : by === 'backend' ? (r.backend?.timing.total ?? null) : r.timing.total))
         for (const slow of thresholds(times.filter((t): t is number => t !== null))) {
           check(compileFilter({ ...NO_FILTERS, slow, slowBy: by }, [], false))
+          // A query's bound, at the records' own times: Resp's "since start" is the total.
+          if (by === 'total') {
+            const s = (slow / 1000).toFixed(6)
+            for (const op of ['>', '>=', '==']) check(compileFilter(NO_FILTERS, [`Timestamp:Resp[2] ${op} ${s}`], false))
+          }
         }
       }
       for (const q of QUERIES) check(compileFilter(NO_FILTERS, [q], false))
@@ -101,5 +113,55 @@ describe('the quick read of a Timestamp time', () => {
     assert.equal(sinceStartQuick('Resp: 1700000000.123456 0.200000 0.000010'), 0.2)
     assert.equal(sinceStartQuick('  Resp: 1 7.5 0'), 7.5)
     assert.ok(Number.isNaN(sinceStartQuick('Resp: 1 1e3 0')))
+  })
+})
+
+describe("a query's bound on a tree's times", () => {
+  it('is the least "since start" time the query needs, or none', () => {
+    const bound = (q: string): number | null => queryTimeBound(q, { caseless: false })
+    assert.equal(bound('Timestamp:Resp[2] > 0.2'), 0.2)
+    assert.equal(bound('Timestamp:Resp[2] >= 1'), 1)
+    assert.equal(bound('Timestamp:Start[2] == 0.5'), 0.5)
+    assert.equal(bound('VCL_call eq "MISS" and Timestamp:Resp[2] > 0.2'), 0.2)
+    assert.equal(bound('Timestamp:Resp[2] > 0.2 and Timestamp:Beresp[2] > 0.3'), 0.3)
+    assert.equal(bound('Timestamp:Resp[2] > 0.2 or Timestamp:Beresp[2] > 0.1'), 0.1)
+    // Nothing said about the time: no bound.
+    for (const q of [
+      'Timestamp:Resp[2] > 0.2 or RespStatus == 500',
+      'not Timestamp:Resp[2] < 0.2',
+      'Timestamp:Resp[2] < 0.2',
+      'Timestamp:Resp[3] > 0.2', // since the last Timestamp
+      'Timestamp:Resp[1] > 0.2', // the absolute time
+      'Timestamp[2] > 0.2', // without a label, field 2 is the absolute time
+      'Timestamp,ReqURL:Resp[2] > 0.2',
+      'Timestamp:Resp[2] ne 0.2',
+      'RespStatus == 200',
+    ]) assert.equal(bound(q), null, q)
+    assert.equal(queryTimeBound('Timestamp:Resp[2] > 0.2', { caseless: false, floats71: true }), null)
+  })
+
+  it('never rejects a tree the query keeps, whatever a Timestamp record holds', () => {
+    // Where the grouper's quick read of a record is a number, it is the field the query reads (white space of
+    // every kind, quotes, a label without its space): random records, each in a tree of one transaction.
+    const label = fc.constantFrom('Resp:', 'resp:', 'Resp', 'Resp:x', ' Resp:', '')
+    const sep = fc.constantFrom(' ', '  ', '\t', '', ' \t', '\v')
+    const num = fc.constantFrom('1700000000.123456', '0.200000', '9', '1', '0', '.5', '"1 2"', '"9', '-1', '1e3', 'x', '')
+    const ops = ['>', '>=', '==']
+    const record = fc.tuple(label, sep, num, sep, num, sep, num)
+    fc.assert(
+      fc.property(record, fc.constantFrom(0, 0.2, 1, 9, 0.1, 1700000000.123456), fc.constantFrom(...ops), (parts, v, op) => {
+        const d = parts.join('')
+        const tx = newTransaction(5, 'req', 0)
+        tx.reason = 'rxreq'
+        tx.tags.push('Timestamp')
+        tx.data.push(d)
+        tx.slowest = sinceStartQuick(d)
+        for (const q of [`Timestamp:Resp[2] ${op} ${v}`, `Timestamp:Resp[2] ${op} ${Math.trunc(v)}`]) {
+          const { keepBound } = compileFilter(NO_FILTERS, [q], false)
+          if (compileTreeQuery(q, { caseless: false })(tx)) assert.ok(keepBound!(tx), `${JSON.stringify(d)}: ${q} keeps it, the bound (${tx.slowest}) does not`)
+        }
+      }),
+      { numRuns: 5000 },
+    )
   })
 })

@@ -6,10 +6,10 @@
 import { QueryError } from '../errors.js'
 import { all, any, type Predicate } from './predicate.js'
 import { compileFlags, type FilterOptions } from './flags.js'
-import { compileTreeQuery } from './query/compile.js'
+import { compileTreeQuery, queryTimeBound } from './query/compile.js'
 import { queriesFromFile } from './query/file.js'
 import type { Transaction } from '../vsl/types.js'
-import { slowBound, type TreePredicate } from './tree.js'
+import { slowBound, timeBound, type TreePredicate } from './tree.js'
 
 export interface Filter {
   /** Whether a record is shown; null when every record is. */
@@ -18,6 +18,11 @@ export interface Filter {
   keepTree: TreePredicate | null
   /** `keep` for a record whose tree passed keepTree: without the queries, which the tree test decided exactly. */
   keepBuilt: Predicate | null
+  /** The part of keepTree that reads only the grouper's bound on the tree's times (Transaction.slowest), no
+   *  record's data; null when there is none. */
+  keepBound: TreePredicate | null
+  /** keepTree reads Transaction.slowest: the groupers are to keep it (GrouperOptions.slowest). */
+  slowest: boolean
 }
 
 export function compileFilter(flags: FilterOptions, queries: string[], caseless: boolean): Filter {
@@ -26,14 +31,24 @@ export function compileFilter(flags: FilterOptions, queries: string[], caseless:
   const f = compileFlags(flags)
   if (f !== null) preds.push(f)
   const keepBuilt = all(preds)
-  if (flags.slow !== null) trees.push(slowBound(flags.slow / 1000))
+  // The least time some Timestamp of a tree must reach for it to be shown (seconds), when a filter says.
+  let least = flags.slow === null ? null : flags.slow / 1000
+  if (least !== null) trees.push(slowBound(least))
   // As varnishlog does, all -q and -Q texts are joined with newlines, and each line is one query (ORed).
   if (queries.length > 0) {
     const list = queriesFromFile(queries.join('\n'))
     if (list.length === 0) throw new QueryError('empty query', queries.join(' '), 0)
     const query = any<Transaction>(list.map((q) => compileTreeQuery(q, { caseless })))
+    // Every query bounded by a Timestamp time: a tree none of whose times reaches the least bound fails them all.
+    const bounds = list.map((q) => queryTimeBound(q, { caseless }))
+    if (bounds.every((b) => b !== null)) {
+      const bound = Math.min(...(bounds as number[]))
+      trees.push(timeBound(bound))
+      least = Math.max(least ?? bound, bound)
+    }
     trees.push(query)
     preds.push((rec) => query(rec.tree))
   }
-  return { keep: all(preds), keepTree: all<Transaction>(trees), keepBuilt }
+  const keepBound = least === null ? null : timeBound(least)
+  return { keep: all(preds), keepTree: all<Transaction>(trees), keepBuilt, keepBound, slowest: least !== null }
 }

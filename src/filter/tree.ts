@@ -1,6 +1,7 @@
 // Owns the tests on a transaction tree, before its record is built (src/vsl/record.ts): each is false only when
 // the record's own filter would be false too. Most records are not shown when a filter is given, and building one
-// costs more than grouping its lines; a query reads the tree anyway, and --slow is bounded by the tree's times.
+// costs more than grouping its lines; a query reads the tree anyway, and --slow and a query's time test are
+// bounded by the tree's times, which the grouper keeps (Transaction.slowest).
 
 import { sinceStartQuick } from '../vsl/fields.js'
 import { sinceStart } from '../vsl/record.js'
@@ -19,18 +20,35 @@ export function slowBound(limit: number): TreePredicate {
     for (let i = 0; i < tags.length; i++) {
       if (tags[i] !== 'Timestamp') continue
       const t = sinceStartQuick(data[i])
-      if (t === t ? t >= limit - SLACK : (sinceStart(data[i]) ?? -1) >= limit) return true
+      if (t === t ? t >= least : (sinceStart(data[i]) ?? -1) >= limit) return true
     }
     return false
   }
+  const least = limit - slack(limit)
   const reaches = (tx: Transaction, depth: number): boolean => {
-    if (tx.slowest === tx.slowest ? tx.slowest >= limit - SLACK : exactly(tx)) return true
+    if (tx.slowest === tx.slowest ? tx.slowest >= least : exactly(tx)) return true
     if (depth < 256) for (const c of tx.children) if (reaches(c, depth + 1)) return true
     return false
   }
   return (root) => root.legacy === true || reaches(root, 0)
 }
 
-/** How far the quick read of a time may be from Number()'s, in seconds: far more than a few ulps, far less than
- *  the microseconds Varnish logs. */
-const SLACK = 1e-9
+/** A query's bound (src/filter/query/compile.ts, queryTimeBound): a tree none of whose Timestamps reaches
+ *  `limit` seconds fails the query. Only where the grouper's quick reads tell (Transaction.slowest, NaN where
+ *  one could not read a Timestamp: that tree is for the query itself to test); the quick read of a Timestamp is
+ *  the query's `Timestamp:<label>[2]` wherever it is a number. */
+export function timeBound(limit: number): TreePredicate {
+  const least = limit - slack(limit)
+  const reaches = (tx: Transaction, depth: number): boolean => {
+    if (!(tx.slowest < least)) return true // reached, or NaN: cannot tell
+    if (depth < 256) for (const c of tx.children) if (reaches(c, depth + 1)) return true
+    return false
+  }
+  return (root) => root.legacy === true || reaches(root, 0)
+}
+
+/** How far the quick read of a time may be from Number()'s: far more than a few ulps (relative: a time of
+ *  10^9 s has ulps of 10^-7), far less than the microseconds Varnish logs. */
+function slack(limit: number): number {
+  return 1e-9 * Math.max(1, Math.abs(limit))
+}

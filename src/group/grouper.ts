@@ -6,6 +6,7 @@
 
 import type { LineSink } from '../parse/line.js'
 import { newTransaction } from './transaction.js'
+import type { RecordStore } from './store.js'
 import { sinceStartQuick } from '../vsl/fields.js'
 import type { IncompleteReason, OtherLine, ParsedLine, Transaction, TxType } from '../vsl/types.js'
 
@@ -23,6 +24,9 @@ export interface GrouperOptions {
   /** Block mode: where the positions of the lines go; one per thread, reused from block to block (a new one for
    *  each was a megabyte of garbage per block). Emptied when the grouper starts. */
   log?: PositionLog
+  /** Block mode, binary: keep each record as its position there, not in the transaction's tags and data (the
+   *  reader decodes only the records the grouper reads; see src/group/store.ts). Cleared when the grouper starts. */
+  store?: RecordStore
 }
 
 /** What a block leaves unfinished: the positions of the lines of its pending transactions, in order, and the
@@ -91,6 +95,7 @@ export class Grouper implements LineSink {
   private readonly slowest: boolean
   /** Block mode: where each line that went to a transaction is, and which (its `seen`): the leftovers. */
   private readonly log: PositionLog
+  private readonly store: RecordStore | null
   /** Block mode: the position of the line being read (set by the reader before each line). */
   pos = 0
   /** Block mode: no group header or blank line yet. A block may start inside a group (grouped layouts): its
@@ -117,6 +122,8 @@ export class Grouper implements LineSink {
     this.slowest = opts.slowest === true
     this.log = opts.log ?? new PositionLog()
     this.log.clear()
+    this.store = opts.store ?? null
+    this.store?.clear()
   }
 
   /** Number of transactions waiting (for tests and statistics). */
@@ -259,10 +266,13 @@ export class Grouper implements LineSink {
     if (this.track) {
       this.log.push(this.pos, tx.seen)
       this.atHead = false // what follows has a context of this block's own
-      if (tx.tags.length === 0 && tag !== 'Begin') tx.fragment = true
+      if (tx.tags.length === 0 && tx.stored < 0 && tag !== 'Begin') tx.fragment = true
     }
-    tx.tags.push(tag)
-    tx.data.push(tx.fragment === true ? own(data) : data)
+    if (this.store !== null) this.store.add(tx, this.pos)
+    else {
+      tx.tags.push(tag)
+      tx.data.push(tx.fragment === true ? own(data) : data)
+    }
     this.lastTx = tx
     this.lastOther = 0 // a text line after this one continues it, or (after End) nothing
     switch (tag) {
@@ -297,6 +307,7 @@ export class Grouper implements LineSink {
   private continuation(text: string): void {
     const tx = this.lastTx
     if (tx !== null && this.pending.get(tx.vxid) === tx) {
+      if (this.store?.holds(tx) === true) this.store.load(tx)
       const last = tx.data.length - 1
       tx.data[last] += '\n' + text
       if (tx.tags[last] === 'Timestamp') tx.slowest = NaN // read exactly, as the record reads the whole text
@@ -452,7 +463,7 @@ export class Grouper implements LineSink {
       }
       // Block mode: a request without ReqStart (garbage) takes its client address from its session, which an
       // earlier block may have read: it is finished by the grouper that reads on, which knows every session.
-      if (this.track && tx.sessionAddr === null && tx.reason === 'rxreq' && !tx.tags.includes('ReqStart')) return
+      if (this.track && tx.sessionAddr === null && tx.reason === 'rxreq' && !this.hasReqStart(tx)) return
       tx.state = 2
       if (isRoot(tx)) {
         this.emitTree(tx, null)
@@ -463,6 +474,10 @@ export class Grouper implements LineSink {
       if (parent === undefined || parent === tx || !parent.links.includes(tx.vxid)) return
       tx = parent
     }
+  }
+
+  private hasReqStart(tx: Transaction): boolean {
+    return this.store !== null ? this.store.has(tx, 'ReqStart') : tx.tags.includes('ReqStart')
   }
 
   /** An ESI subrequest ends before its parent. Where lines come in the order transactions ended (raw, and the

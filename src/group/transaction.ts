@@ -22,6 +22,8 @@ export function newTransaction(vxid: number, type: TxType, now: number, legacy =
     stamped: false,
     slowest: -1,
     sessionAddr: null,
+    stored: -1,
+    storedLast: -1,
   }
   if (legacy) tx.legacy = true
   return tx

@@ -4,6 +4,7 @@
 // sees the unfinished lines of every block in order (src/parallel/reader.ts).
 
 import { Grouper, PositionLog, type LineCounts, type Leftovers } from '../group/grouper.js'
+import { RecordStore } from '../group/store.js'
 import { BinaryScanner, recordSize, type BadBytes, type VslVersion } from '../parse/binary.js'
 import { scanLine } from '../parse/line.js'
 import { LineSplitter } from '../parse/lines.js'
@@ -57,6 +58,9 @@ export interface BlockStages {
   keep: ((rec: ClientRecord) => boolean) | null
   /** Whether a tree's record can be shown, before it is built (src/filter/tree.ts). */
   keepTree: TreePredicate | null
+  /** The part of keepTree that reads no record's data, only the grouper's bounds (src/filter/tree.ts): with it, a
+   *  binary block's records are kept as positions until a tree passes it (src/group/store.ts). */
+  keepBound: TreePredicate | null
   render: (rec: ClientRecord) => string
   /** Rendered text is latin1 bytes (--output log). */
   bytesOut: boolean
@@ -71,6 +75,7 @@ export class BlockRunner {
   private readonly out = new OutputBuffer()
   private turn = 0
   private readonly log = new PositionLog()
+  private readonly store = new RecordStore()
   constructor(
     private readonly stages: BlockStages,
     private readonly input: Uint8Array[],
@@ -82,7 +87,7 @@ export class BlockRunner {
   run(job: BlockJob): BlockResult {
     const slot = this.output[this.turn]
     this.out.rewind(slot)
-    const r = processBlock(job, this.input[job.slot], this.stages, this.out, this.log)
+    const r = processBlock(job, this.input[job.slot], this.stages, this.out, this.log, this.store)
     if (r.outLength > this.copyUpTo && r.out.buffer === slot.buffer && r.out.byteOffset === slot.byteOffset) {
       r.out = new Uint8Array(0)
       r.outSlot = this.turn
@@ -97,12 +102,18 @@ export function transferList(r: BlockResult): ArrayBuffer[] {
   return [r.out.buffer, r.marks.buffer, r.leftBytes.buffer, r.leftPos.buffer, r.leftVer.buffer] as ArrayBuffer[]
 }
 
-export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStages, out = new OutputBuffer(), log = new PositionLog()): BlockResult {
-  const { keep, keepTree, render, bytesOut } = stages
+export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStages, out = new OutputBuffer(), log = new PositionLog(), records = new RecordStore()): BlockResult {
+  const { keep, keepTree, keepBound, render, bytesOut } = stages
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, job.length)
   const tally = newRecordCounts()
   const marks: number[] = []
-  const grouper = new Grouper({ maxPending: Infinity, timeout: 0, track: true, log, slowest: stages.slowest }, (root, incomplete) => {
+  const store = job.format !== 0 && keepBound !== null ? records : undefined
+  const grouper = new Grouper({ maxPending: Infinity, timeout: 0, track: true, log, slowest: stages.slowest, store }, (root, incomplete) => {
+    if (keepBound !== null && !keepBound(root)) {
+      countTree(tally, root, incomplete)
+      return
+    }
+    store?.loadTree(root)
     if (keepTree !== null && !keepTree(root)) {
       countTree(tally, root, incomplete)
       return
@@ -114,7 +125,7 @@ export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStag
     out.push(render(rec), bytesOut)
     marks.push(grouper.pos, out.length)
   })
-  const read = job.format === 0 ? readLines(buf, job, grouper) : readRecords(buf, job, grouper)
+  const read = job.format === 0 ? readLines(buf, job, grouper) : readRecords(buf, job, grouper, store)
   const rendered = out.take()
   return {
     seq: job.seq,
@@ -163,9 +174,14 @@ function readLines(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
 }
 
 /** A binary block: its records to the grouper; what it leaves, as the records (of the version each was read in). */
-function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
+function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper, store: RecordStore | undefined): BlockRead {
   const scanner = new BinaryScanner(job.format as VslVersion, grouper)
   scanner.onRecord = (pos) => (grouper.pos = pos)
+  if (store !== undefined) {
+    scanner.lazy = true
+    store.decode = (pos, tags, data) => scanner.pushRecord(buf, pos, job.base, tags, data)
+    store.tagAt = (pos) => scanner.tagAt(buf, pos, job.base)
+  }
   // The block starts where the walker cut: its first record is believed as one after damage is (unless the block
   // is the file's first), and it is read to its end (a record cut there is damage; only the file's last block may
   // end inside one for real).

@@ -14,14 +14,15 @@ const { settings, inSlots, outSlots } = workerData as WorkerData
 // The one output the threads render for (src/run/parallel-input.ts): stdout's text, or the sink's rows.
 const rows = !settings.printRecords && settings.clickhouse !== null ? settings.clickhouse : null
 // Threads read without --stats: every tree is tested before its record is built.
-const { keepTree, keepBuilt } = compileFilter(settings.filters, settings.queries, settings.caseless)
+const { keepTree, keepBound, keepBuilt, slowest } = compileFilter(settings.filters, settings.queries, settings.caseless)
 const runner = new BlockRunner(
   {
     keep: keepBuilt,
     keepTree,
+    keepBound,
     render: rows !== null ? compileRow(rowLabels(rows, settings.instance)) : compileRenderer(settings),
     bytesOut: rows === null && settings.output === 'log',
-    slowest: settings.filters.slow !== null,
+    slowest,
   },
   inSlots.map((s) => new Uint8Array(s)),
   outSlots.map((s) => Buffer.from(s)),

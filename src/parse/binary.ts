@@ -46,13 +46,20 @@ interface Table {
   names: readonly string[]
   /** Per tag number: 0 plain, 1 unsafe, 2 binary. */
   kinds: Uint8Array
+  /** Per tag number: 1 when the grouper reads the record's data (BinaryScanner.lazy). */
+  grouped: Uint8Array
   overhead: number
 }
+
+/** The tags whose data the grouper reads (src/group/grouper.ts: links, times, sessions' addresses). */
+const GROUPED = new Set(['Begin', 'End', 'Link', 'Timestamp', 'VSL', 'SessOpen', 'Proxy', 'SessClose'])
 
 function table(names: readonly string[], flags: ReadonlyArray<readonly [number, TagFlag]>, overhead: number): Table {
   const kinds = new Uint8Array(256)
   for (const [n, f] of flags) kinds[n] = f === 'unsafe' ? 1 : 2
-  return { names, kinds, overhead }
+  const grouped = new Uint8Array(256)
+  names.forEach((name, n) => (grouped[n] = GROUPED.has(name) ? 1 : 0))
+  return { names, kinds, grouped, overhead }
 }
 
 const TABLES: Record<VslVersion, Table> = {
@@ -103,6 +110,9 @@ export class BinaryScanner {
   /** The parallel reader's walker: finds where records end, as the reader of the whole file would (the same
    *  checks, the same resync after damage), without making records; and stops before another file's header. */
   walkOnly = false
+  /** Block mode, with a RecordStore (src/group/store.ts): only the records the grouper reads carry their data
+   *  (the others '': the store keeps their positions, and pushRecord decodes them when their tree is read). */
+  lazy = false
   /** Walker: the last scan stopped before another file's header. */
   atFileHeader = false
   /** Where the bad bytes being resynced began (an input position). */
@@ -262,23 +272,32 @@ export class BinaryScanner {
       marks = w2 >>> 30
     }
     const side = marks & 1 ? SIDE_CLIENT : marks & 2 ? SIDE_BACKEND : SIDE_NONE
-    const d = p + oh
-    const kind = this.t.kinds[tag]
-    let data: string
-    // A plain tag's data is a C string, ended by its NUL.
-    if (kind === 0) {
-      data = len === 0 ? '' : this.text(buf, d, buf[d + len - 1] === 0 ? d + len - 1 : d + len)
-      const nul = data.indexOf('\0')
-      if (nul >= 0) data = data.slice(0, nul) // printed with %.*s: up to the first NUL
-    }
-    else data = kind === 1 ? unsafe(buf, d, len) : binary(buf, d, len)
     this.records++
-    this.sink.record(0, vxid, this.t.names[tag], data, side)
+    if (this.lazy) {
+      // One record in seven or so: sliced on its own (a window would decode all the others too).
+      const data = this.t.grouped[tag] === 1 ? dataOf(buf, p + oh, this.t.kinds[tag], len, null) : ''
+      this.sink.record(0, vxid, this.t.names[tag], data, side)
+    } else this.sink.record(0, vxid, this.t.names[tag], dataOf(buf, p + oh, this.t.kinds[tag], len, this), side)
+  }
+
+  /** The tag name of the record at input position `pos` (in buf at pos - base), one this scanner read. */
+  tagAt(buf: Buffer, pos: number, base: number): string {
+    return TABLES[this.versionAt(pos)].names[buf[pos - base + 3]]
+  }
+
+  /** Decodes the record at input position `pos` (in buf at pos - base), one this scanner read, onto the end of
+   *  tags and data (RecordStore's DecodeAt). */
+  pushRecord(buf: Buffer, pos: number, base: number, tags: string[], data: string[]): void {
+    const t = TABLES[this.versionAt(pos)]
+    const p = pos - base
+    const tag = buf[p + 3]
+    tags.push(t.names[tag])
+    data.push(dataOf(buf, p + t.overhead, t.kinds[tag], buf[p] | (buf[p + 1] << 8), null))
   }
 
   /** buf[a, b) as a latin1 string (one char per byte): a slice of a window of the buffer decoded at once, so that
    *  a record costs no call into the runtime. Windows are small: a record still pending keeps its window alive. */
-  private text(buf: Buffer, a: number, b: number): string {
+  text(buf: Buffer, a: number, b: number): string {
     if (b > this.winEnd || a < this.winStart) {
       this.winStart = a
       this.winEnd = Math.min(this.scanEnd, Math.max(b, a + WINDOW))
@@ -364,6 +383,18 @@ export function isFileHeader(buf: Uint8Array, p: number): boolean {
 /** The little-endian word at p (p + 4 <= length, checked by the caller). */
 function u32(buf: Uint8Array, p: number): number {
   return (buf[p] | (buf[p + 1] << 8) | (buf[p + 2] << 16) | (buf[p + 3] << 24)) >>> 0
+}
+
+/** The data of a record as varnishlog prints it (d: where it starts, len: its length): of a plain tag (kind 0),
+ *  the C string, up to its first NUL (printed with %.*s), decoded in `windows` or on its own; of an unsafe or a
+ *  binary tag, escaped. */
+function dataOf(buf: Buffer, d: number, kind: number, len: number, windows: BinaryScanner | null): string {
+  if (kind !== 0) return kind === 1 ? unsafe(buf, d, len) : binary(buf, d, len)
+  if (len === 0) return ''
+  const e = buf[d + len - 1] === 0 ? d + len - 1 : d + len
+  const data = windows === null ? buf.latin1Slice(d, e) : windows.text(buf, d, e)
+  const nul = data.indexOf('\0')
+  return nul >= 0 ? data.slice(0, nul) : data
 }
 
 /** vsl_print_unsafe: `"…"`, printable ASCII as it is, every other byte as %XX. */

@@ -80,21 +80,27 @@ let lastSecs = -1
 let lastBase = ''
 
 /** The "since start" field of `Label: <abs> <since start> <since last>` as a number, read without making a
- *  string: `digits[.digits]` only; NaN for anything else (the caller reads it exactly then: sinceStart). */
+ *  string: only where the label ends in `:` and the absolute time is `digits[.digits]` (as Varnish writes them),
+ *  and the field is `digits[.digits]`; NaN for anything else (the caller reads it exactly then: sinceStart). There
+ *  it is also the field a query's `Timestamp:<label>[2]` reads (split at any white space, quotes kept together):
+ *  the query's bound on a tree (src/filter/tree.ts) relies on that. */
 export function sinceStartQuick(d: string): number {
   const n = d.length
-  // Fields are split at spaces as field() splits them: skip two (the label and the absolute time). indexOf finds
-  // the end of each faster than a loop over its characters (charCodeAt past the end is NaN: loops stop there).
+  // The label: up to the first space (indexOf finds it faster than a loop over its characters; charCodeAt past
+  // the end is NaN, so loops stop there).
   let i = 0
-  for (let k = 0; k < 2; k++) {
-    while (d.charCodeAt(i) === 32) i++
-    i = d.indexOf(' ', i)
-    if (i < 0) return NaN
-  }
+  while (d.charCodeAt(i) === 32) i++
+  i = d.indexOf(' ', i)
+  if (i < 0 || d.charCodeAt(i - 1) !== 58) return NaN
+  while (d.charCodeAt(i) === 32) i++
+  // The absolute time: digits and dots only, then a space.
+  let c = d.charCodeAt(i)
+  while ((c >= 48 && c <= 57) || c === 46) c = d.charCodeAt(++i)
+  if (c !== 32) return NaN
   while (d.charCodeAt(i) === 32) i++
   const from = i
   let whole = 0
-  let c = d.charCodeAt(i)
+  c = d.charCodeAt(i)
   while (c >= 48 && c <= 57) {
     whole = whole * 10 + (c - 48)
     c = d.charCodeAt(++i)

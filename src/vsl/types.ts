@@ -73,6 +73,10 @@ export interface Transaction {
   slowest: number
   /** Client address of the session, when the session was seen first (raw layout); used without ReqStart. */
   sessionAddr: string | null
+  /** Block mode, binary, with a bound on trees (src/group/store.ts): its records not yet in tags and data, kept as
+   *  their positions in the block: the first and last of them in the block's RecordStore; -1 when none. */
+  stored: number
+  storedLast: number
   /** A Varnish 2.1/3.0 transaction (keyed by xid, with that version's tags). */
   legacy?: boolean
   /** Block mode: its first record is not Begin (it began in an earlier block, or its Begin is still to come). It

@@ -37,6 +37,37 @@ export function compileTreeQuery(query: string, opts: QueryOptions): (root: Tran
   return (root) => test(flatten(root))
 }
 
+/** The least "since start" time (seconds) some Timestamp of a tree must reach for the query to be true of it, or
+ *  null when the query does not say. `Timestamp:<label>[2]` is that time; a record passing `> v`, `>= v` or
+ *  `== v` of it has a time of v or more (an integer comparison reads the time truncated: still no more than it
+ *  is). `and` needs both sides, `or` either; `not` and other tests bound nothing. src/filter/tree.ts tests it. */
+export function queryTimeBound(query: string, opts: QueryOptions): number | null {
+  if (opts.floats71 === true) return null
+  return bound(parseQuery(query))
+}
+
+function bound(e: Expr): number | null {
+  switch (e.kind) {
+    case 'and': {
+      const a = bound(e.a)
+      const b = bound(e.b)
+      return a === null ? b : b === null ? a : Math.max(a, b)
+    }
+    case 'or': {
+      const a = bound(e.a)
+      const b = bound(e.b)
+      return a === null || b === null ? null : Math.min(a, b)
+    }
+    case 'num': {
+      const { tags, prefix, field } = e.lhs
+      const since = tags.length > 0 && tags.every((t) => t === 'Timestamp') && prefix !== null && field === 2
+      return since && (e.op === '>' || e.op === '>=' || e.op === '==') ? e.value : null
+    }
+    default:
+      return null
+  }
+}
+
 function compileExpr(e: Expr, query: string, opts: QueryOptions): GroupTest {
   switch (e.kind) {
     case 'or': {

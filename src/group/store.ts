@@ -1,0 +1,72 @@
+// Owns a block's records kept as positions (block mode, binary input, when a filter bounds trees before they are
+// read: --slow, a query's Timestamp time). Most trees fail that bound, and their records were decoded into
+// strings and kept in growing arrays for nothing: a third of a worker's time went to that and to collecting it.
+// The grouper reads only the records it needs (Begin, Link, Timestamp, End, …: src/parse/binary.ts decodes those);
+// every record of a transaction is kept here as its position, chained in typed arrays reused from block to block,
+// and decoded into the transaction's tags and data only when its tree passed the bound and is to be read.
+
+import type { Transaction } from '../vsl/types.js'
+
+/** Decodes the record at input position `pos` onto the end of tags and data (src/parse/binary.ts). */
+export type DecodeAt = (pos: number, tags: string[], data: string[]) => void
+/** The tag name of the record at input position `pos`. */
+export type TagAt = (pos: number) => string
+
+export class RecordStore {
+  private pos = new Float64Array(0)
+  private next = new Int32Array(0)
+  private n = 0
+  /** Set by the reader of each block: the block's records are decoded from its bytes. */
+  decode: DecodeAt = () => {}
+  tagAt: TagAt = () => ''
+
+  /** Forgets every record (a new block). Transactions that kept some must be gone by then. */
+  clear(): void {
+    this.n = 0
+  }
+
+  /** Keeps the record at `pos` as the last of tx's. */
+  add(tx: Transaction, pos: number): void {
+    if (this.n === this.pos.length) this.grow()
+    const i = this.n++
+    this.pos[i] = pos
+    this.next[i] = -1
+    if (tx.stored < 0) tx.stored = i
+    else this.next[tx.storedLast] = i
+    tx.storedLast = i
+  }
+
+  /** Whether tx has records kept here. */
+  holds(tx: Transaction): boolean {
+    return tx.stored >= 0
+  }
+
+  /** Whether tx has a record of this tag (kept here, or in its tags). */
+  has(tx: Transaction, tag: string): boolean {
+    for (let i = tx.stored; i >= 0; i = this.next[i]) if (this.tagAt(this.pos[i]) === tag) return true
+    return tx.tags.includes(tag)
+  }
+
+  /** Decodes tx's kept records onto the end of its tags and data. */
+  load(tx: Transaction): void {
+    for (let i = tx.stored; i >= 0; i = this.next[i]) this.decode(this.pos[i], tx.tags, tx.data)
+    tx.stored = -1
+    tx.storedLast = -1
+  }
+
+  /** load() for every transaction of a tree. */
+  loadTree(tx: Transaction, depth = 0): void {
+    if (tx.stored >= 0) this.load(tx)
+    if (depth < 256) for (const c of tx.children) this.loadTree(c, depth + 1)
+  }
+
+  private grow(): void {
+    const size = Math.max(16384, this.pos.length * 2)
+    const pos = new Float64Array(size)
+    const next = new Int32Array(size)
+    pos.set(this.pos)
+    next.set(this.next)
+    this.pos = pos
+    this.next = next
+  }
+}
