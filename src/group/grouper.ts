@@ -264,7 +264,7 @@ export class Grouper implements LineSink {
     if (tx === undefined) tx = this.create(vxid, 'unknown')
     this.counts.tx++
     if (this.track) {
-      this.log.push(this.pos, tx.seen)
+      if (this.store === null) this.log.push(this.pos, tx.seen) // else the store has them (leftovers())
       this.atHead = false // what follows has a context of this block's own
       if (tx.tags.length === 0 && tx.stored < 0 && tag !== 'Begin') tx.fragment = true
     }
@@ -392,9 +392,14 @@ export class Grouper implements LineSink {
    *  lines are taken out of the counts (that grouper counts them when it reads them). Nothing is emitted. */
   leftovers(): Leftovers {
     const positions: number[] = []
-    const open = new Set<number>()
-    for (const tx of this.pending.values()) open.add(tx.seen)
-    this.log.collect(open, positions)
+    if (this.store !== null) {
+      // Binary: each transaction's records are all in the store (only an emitted tree's are decoded).
+      for (const tx of this.pending.values()) this.store.positions(tx, positions)
+    } else {
+      const open = new Set<number>()
+      for (const tx of this.pending.values()) open.add(tx.seen)
+      this.log.collect(open, positions)
+    }
     this.counts.tx -= positions.length
     // Lines before the block's first header (uncounted here), and the header of a group still open.
     for (const p of this.head) positions.push(p)

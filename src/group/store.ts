@@ -41,6 +41,11 @@ export class RecordStore {
     return tx.stored >= 0
   }
 
+  /** Appends the positions of tx's kept records (a transaction still pending at the block's end: all of its). */
+  positions(tx: Transaction, into: number[]): void {
+    for (let i = tx.stored; i >= 0; i = this.next[i]) into.push(this.pos[i])
+  }
+
   /** Whether tx has a record of this tag (kept here, or in its tags). */
   has(tx: Transaction, tag: string): boolean {
     for (let i = tx.stored; i >= 0; i = this.next[i]) if (this.tagAt(this.pos[i]) === tag) return true
