@@ -6,7 +6,7 @@
 
 import type { LineSink } from '../parse/line.js'
 import { newTransaction } from './transaction.js'
-import type { RecordStore } from './store.js'
+import { grown, type RecordStore } from './store.js'
 import { sinceStartQuick } from '../vsl/fields.js'
 import type { IncompleteReason, OtherLine, ParsedLine, Transaction, TxType } from '../vsl/types.js'
 
@@ -559,12 +559,8 @@ export class PositionLog {
 
   private grow(): void {
     const size = Math.max(4096, this.pos.length * 2)
-    const pos = new Float64Array(size)
-    const tx = new Float64Array(size)
-    pos.set(this.pos)
-    tx.set(this.tx)
-    this.pos = pos
-    this.tx = tx
+    this.pos = grown(this.pos, new Float64Array(size))
+    this.tx = grown(this.tx, new Float64Array(size))
   }
 }
 

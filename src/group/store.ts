@@ -67,11 +67,13 @@ export class RecordStore {
 
   private grow(): void {
     const size = Math.max(16384, this.pos.length * 2)
-    const pos = new Float64Array(size)
-    const next = new Int32Array(size)
-    pos.set(this.pos)
-    next.set(this.next)
-    this.pos = pos
-    this.next = next
+    this.pos = grown(this.pos, new Float64Array(size))
+    this.next = grown(this.next, new Int32Array(size))
   }
+}
+
+/** `to`, a larger array, with `from` copied to its start. */
+export function grown<T extends Float64Array | Int32Array>(from: T, to: T): T {
+  to.set(from)
+  return to
 }
