@@ -142,10 +142,11 @@ describe("a query's bound on a tree's times", () => {
 
   it('never rejects a tree the query keeps, whatever a Timestamp record holds', () => {
     // Where the grouper's quick read of a record is a number, it is the field the query reads (white space of
-    // every kind, quotes, a label without its space): random records, each in a tree of one transaction.
-    const label = fc.constantFrom('Resp:', 'resp:', 'Resp', 'Resp:x', ' Resp:', '')
+    // every kind, quotes, colons in the label or after it, a label without its space): random records, each in a
+    // tree of one transaction. (`Resp:"a: 1 0 x" 9 9` and `Resp:\t9: 1 0` were read as 0, the query reads 9 and 1.)
+    const label = fc.constantFrom('Resp:', 'resp:', 'Resp', 'Resp:x', ' Resp:', '', 'Resp:"a:', 'Resp:\t9:', 'Resp:x:', 'Resp:"', 'Resp:\t')
     const sep = fc.constantFrom(' ', '  ', '\t', '', ' \t', '\v')
-    const num = fc.constantFrom('1700000000.123456', '0.200000', '9', '1', '0', '.5', '"1 2"', '"9', '-1', '1e3', 'x', '')
+    const num = fc.constantFrom('1700000000.123456', '0.200000', '9', '1', '0', '.5', '"1 2"', '"9', '-1', '1e3', 'x', '', 'a:', '0"', '1 0 x"')
     const ops = ['>', '>=', '==']
     const record = fc.tuple(label, sep, num, sep, num, sep, num)
     fc.assert(

@@ -80,21 +80,23 @@ let lastSecs = -1
 let lastBase = ''
 
 /** The "since start" field of `Label: <abs> <since start> <since last>` as a number, read without making a
- *  string: only where the label ends in `:` and the absolute time is `digits[.digits]` (as Varnish writes them),
+ *  string: only where the label ends in its only `:` and the absolute time is `digits[.digits]` (as Varnish writes them),
  *  and the field is `digits[.digits]`; NaN for anything else (the caller reads it exactly then: sinceStart). There
  *  it is also the field a query's `Timestamp:<label>[2]` reads (split at any white space, quotes kept together):
  *  the query's bound on a tree (src/filter/tree.ts) relies on that. */
 export function sinceStartQuick(d: string): number {
   const n = d.length
-  // The label: up to the first space (indexOf finds it faster than a loop over its characters; charCodeAt past
-  // the end is NaN, so loops stop there).
+  // The label, up to the first space: one `:`, at its end, and no quote or other white space in it (where a query
+  // would split it otherwise). charCodeAt past the end is NaN: loops stop there.
   let i = 0
   while (d.charCodeAt(i) === 32) i++
-  i = d.indexOf(' ', i)
-  if (i < 0 || d.charCodeAt(i - 1) !== 58) return NaN
+  let c = d.charCodeAt(i)
+  while (c !== 32 && c !== 58 && c !== 34 && !(c >= 9 && c <= 13) && i < n) c = d.charCodeAt(++i)
+  if (c !== 58 || d.charCodeAt(i + 1) !== 32) return NaN
+  i++
   while (d.charCodeAt(i) === 32) i++
   // The absolute time: digits and dots only, then a space.
-  let c = d.charCodeAt(i)
+  c = d.charCodeAt(i)
   while ((c >= 48 && c <= 57) || c === 46) c = d.charCodeAt(++i)
   if (c !== 32) return NaN
   while (d.charCodeAt(i) === 32) i++
