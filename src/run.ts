@@ -66,7 +66,7 @@ export async function run(opts: RunSettings, io: Io): Promise<number> {
   })
   const records = new RecordStage(stages, opts.limit, state, out, sink)
   const progress = io.progress === undefined ? null : new Progress(io.progress, () => state.stats.records)
-  const limits = { maxPending: opts.maxPending, timeout: opts.timeout, slowest: stages.slowest }
+  const limits = { maxPending: opts.maxPending, timeout: opts.timeout, slowest: stages.keepBound !== null }
   // Each chunk's output is handed on before the next chunk is read: stdout's, then the sink's (which may wait).
   const flush = sink === null ? out : { flush: async () => (await out.flush(), await sink.flush()) }
   const text = { format: opts.inputFormat, limits, emit: records.emit, state, out: flush, progress }

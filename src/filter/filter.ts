@@ -19,10 +19,9 @@ export interface Filter {
   /** `keep` for a record whose tree passed keepTree: without the queries, which the tree test decided exactly. */
   keepBuilt: Predicate | null
   /** The part of keepTree that reads only the grouper's bound on the tree's times (Transaction.slowest), no
-   *  record's data; null when there is none. */
+   *  record's data; null when there is none. With one, the groupers are to keep that bound
+   *  (GrouperOptions.slowest). */
   keepBound: TreePredicate | null
-  /** keepTree reads Transaction.slowest: the groupers are to keep it (GrouperOptions.slowest). */
-  slowest: boolean
 }
 
 export function compileFilter(flags: FilterOptions, queries: string[], caseless: boolean): Filter {
@@ -50,5 +49,5 @@ export function compileFilter(flags: FilterOptions, queries: string[], caseless:
     preds.push((rec) => query(rec.tree))
   }
   const keepBound = least === null ? null : timeBound(least)
-  return { keep: all(preds), keepTree: all<Transaction>(trees), keepBuilt, keepBound, slowest: least !== null }
+  return { keep: all(preds), keepTree: all<Transaction>(trees), keepBuilt, keepBound }
 }

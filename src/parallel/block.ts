@@ -58,14 +58,13 @@ export interface BlockStages {
   keep: ((rec: ClientRecord) => boolean) | null
   /** Whether a tree's record can be shown, before it is built (src/filter/tree.ts). */
   keepTree: TreePredicate | null
-  /** The part of keepTree that reads no record's data, only the grouper's bounds (src/filter/tree.ts): with it, a
-   *  binary block's records are kept as positions until a tree passes it (src/group/store.ts). */
+  /** The part of keepTree that reads no record's data, only the grouper's bounds (src/filter/tree.ts): with it, the
+   *  groupers keep Transaction.slowest, and a binary block's records are kept as positions until a tree passes it
+   *  (src/group/store.ts). */
   keepBound: TreePredicate | null
   render: (rec: ClientRecord) => string
   /** Rendered text is latin1 bytes (--output log). */
   bytesOut: boolean
-  /** The groupers keep Transaction.slowest (--slow). */
-  slowest: boolean
 }
 
 /** Runs blocks into a lane's output slots in turn (see src/parallel/reader.ts for why that is safe): the records
@@ -108,7 +107,7 @@ export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStag
   const tally = newRecordCounts()
   const marks: number[] = []
   const store = job.format !== 0 && keepBound !== null ? records : undefined
-  const grouper = new Grouper({ maxPending: Infinity, timeout: 0, track: true, log, slowest: stages.slowest, store }, (root, incomplete) => {
+  const grouper = new Grouper({ maxPending: Infinity, timeout: 0, track: true, log, slowest: keepBound !== null, store }, (root, incomplete) => {
     if (keepBound !== null && !keepBound(root)) {
       countTree(tally, root, incomplete)
       return

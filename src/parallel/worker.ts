@@ -14,7 +14,7 @@ const { settings, inSlots, outSlots } = workerData as WorkerData
 // The one output the threads render for (src/run/parallel-input.ts): stdout's text, or the sink's rows.
 const rows = !settings.printRecords && settings.clickhouse !== null ? settings.clickhouse : null
 // Threads read without --stats: every tree is tested before its record is built.
-const { keepTree, keepBound, keepBuilt, slowest } = compileFilter(settings.filters, settings.queries, settings.caseless)
+const { keepTree, keepBound, keepBuilt } = compileFilter(settings.filters, settings.queries, settings.caseless)
 const runner = new BlockRunner(
   {
     keep: keepBuilt,
@@ -22,7 +22,6 @@ const runner = new BlockRunner(
     keepBound,
     render: rows !== null ? compileRow(rowLabels(rows, settings.instance)) : compileRenderer(settings),
     bytesOut: rows === null && settings.output === 'log',
-    slowest,
   },
   inSlots.map((s) => new Uint8Array(s)),
   outSlots.map((s) => Buffer.from(s)),

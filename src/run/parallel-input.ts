@@ -47,8 +47,7 @@ export class ParallelInput {
   async read(name: string, path: string, layout: string, limits: GrouperOptions, records: RecordStage, write: (bytes: Buffer) => Promise<void>, state: RunState): Promise<void> {
     const { keep, keepTree, keepBound, render, bytesOut, printRecords, row } = this.stages
     // The threads render what the one output takes: the printed text, or the sink's rows.
-    const slowest = limits.slowest === true
-    const stages = printRecords ? { keep, keepTree, keepBound, render, bytesOut, slowest } : { keep, keepTree, keepBound, render: row!, bytesOut: false, slowest }
+    const stages = printRecords ? { keep, keepTree, keepBound, render, bytesOut } : { keep, keepTree, keepBound, render: row!, bytesOut: false }
     this.reader ??= new ParallelReader(this.opts, { threads: this.threads, blockBytes: this.blockBytes }, stages)
     const hooks = { emit: records.rendered, write, stopped: () => state.stopped || state.interrupted }
     try {

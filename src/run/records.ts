@@ -37,13 +37,11 @@ export interface RecordStages {
   row: ((rec: ClientRecord) => string) | null
   /** The part of keepTree that reads no record's data (src/filter/filter.ts). */
   keepBound: TreePredicate | null
-  /** keepTree reads Transaction.slowest: the groupers keep it (GrouperOptions.slowest). */
-  slowest: boolean
 }
 
 /** Compiles the stages from the options (a bad query fails here, with nothing read). */
 export function compileRecordStages(opts: Options & { useColor: boolean }, view: RecordView | null = null): RecordStages {
-  const { keep, keepTree, keepBuilt, keepBound, slowest } = compileFilter(opts.filters, opts.queries, opts.caseless)
+  const { keep, keepTree, keepBuilt, keepBound } = compileFilter(opts.filters, opts.queries, opts.caseless)
   // --stats looks at every record: no tree test then.
   const tree = opts.stats === 'off'
   return {
@@ -56,7 +54,6 @@ export function compileRecordStages(opts: Options & { useColor: boolean }, view:
     printRecords: view === null && opts.printRecords && (opts.stats === 'off' || opts.stats === 'with-records'),
     bytesOut: opts.output === 'log',
     row: opts.clickhouse === null ? null : compileRow(rowLabels(opts.clickhouse, opts.instance)),
-    slowest: tree && slowest,
   }
 }
 
