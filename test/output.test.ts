@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { describe, it } from 'node:test'
+import fc from 'fast-check'
+import { OutputBuffer } from '../src/output.js'
+import { escapeJsonText } from '../src/render/escape.js'
 import { run } from '../src/run.js'
 import { DEFAULTS, recordsOf, repoPath, runOn, Sink } from './support.js'
 
@@ -155,6 +158,36 @@ class LateSink extends Writable {
 }
 
 describe('output buffers', () => {
+  /** What push(text, 'json') writes for each text, read back as bytes. */
+  const jsonBytes = (texts: string[], target?: Buffer): Buffer => {
+    const out = new OutputBuffer(target)
+    for (const t of texts) out.push(t, 'json')
+    return out.take() ?? Buffer.alloc(0)
+  }
+
+  it('json encoding: the text as UTF-8 with LF, and DEL, C1 and bidi/format characters as \\uXXXX', () => {
+    const texts = ['{"a":"plain"}', '"caf\u00e9 \u65e5\u672c"', '"a\x7fb"', '"C1 \u0085 \u009b"', '"rlo \u202e bom \ufeff sep \u2028"', '"mixed \u00e9\x7f"']
+    assert.equal(
+      jsonBytes(texts).toString('utf8'),
+      '{"a":"plain"}\n"caf\u00e9 \u65e5\u672c"\n"a\\u007fb"\n"C1 \\u0085 \\u009b"\n"rlo \\u202e bom \\ufeff sep \\u2028"\n"mixed \u00e9\\u007f"\n',
+    )
+  })
+
+  it('json encoding: bytes are those of escapeJsonText(text) + LF, for any text, in a small target too', () => {
+    // Any character, and often those escaped or next to them.
+    const CHAR = fc.oneof(fc.constantFrom('\x7f', '\x80', '\x85', '\x9f', '\xa0', '\u061c', '\u200b', '\u202e', '\u2028', '\u2069', '\ufeff', 'é', 'a', '"', '\x00'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }))
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: CHAR, maxLength: 40 }), { maxLength: 20 }), fc.boolean(), (values, small) => {
+        const texts = values.map((v) => JSON.stringify(v))
+        // A 16-byte target: texts escaped after their first write no longer fit and go to a block of their own.
+        const got = jsonBytes(texts, small ? Buffer.alloc(16) : undefined)
+        const want = Buffer.from(texts.map((t) => escapeJsonText(t) + '\n').join(''), 'utf8')
+        assert.ok(got.equals(want), `${JSON.stringify(texts)}: ${got.toString()}`)
+      }),
+      { numRuns: 500 },
+    )
+  })
+
   it('a file read in many chunks: every byte reaches a stdout that completes its writes late, as rendered', async () => {
     // 12 copies of a capture (4.8 MB): about 18 chunks of input, each rendered into one of two reused buffers.
     const one = readFileSync(repoPath('fixtures/lab/lab.vxid.log'))

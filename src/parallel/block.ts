@@ -8,7 +8,7 @@ import { RecordStore } from '../group/store.js'
 import { BinaryScanner, recordSize, type BadBytes, type VslVersion } from '../parse/binary.js'
 import { scanLine } from '../parse/line.js'
 import { LineSplitter } from '../parse/lines.js'
-import { OutputBuffer } from '../output.js'
+import { OutputBuffer, type TextEncoding } from '../output.js'
 import { buildRecord } from '../vsl/record.js'
 import { countRecord, countTree, newRecordCounts, type RecordCounts } from '../record-counts.js'
 import type { TreePredicate } from '../filter/tree.js'
@@ -63,8 +63,8 @@ export interface BlockStages {
    *  (src/group/store.ts). */
   keepBound: TreePredicate | null
   render: (rec: ClientRecord) => string
-  /** Rendered text is latin1 bytes (--output log). */
-  bytesOut: boolean
+  /** How the rendered text is written. */
+  encoding: TextEncoding
 }
 
 /** Runs blocks into a lane's output slots in turn (see src/parallel/reader.ts for why that is safe): the records
@@ -102,7 +102,7 @@ export function transferList(r: BlockResult): ArrayBuffer[] {
 }
 
 export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStages, out = new OutputBuffer(), log = new PositionLog(), records = new RecordStore()): BlockResult {
-  const { keep, keepTree, keepBound, render, bytesOut } = stages
+  const { keep, keepTree, keepBound, render, encoding } = stages
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, job.length)
   const tally = newRecordCounts()
   const marks: number[] = []
@@ -121,7 +121,7 @@ export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStag
     countRecord(tally, rec)
     if (keep !== null && !keep(rec)) return
     tally.shown++
-    out.push(render(rec), bytesOut)
+    out.push(render(rec), encoding)
     marks.push(grouper.pos, out.length)
   })
   const read = job.format === 0 ? readLines(buf, job, grouper) : readRecords(buf, job, grouper, store)

@@ -48,9 +48,13 @@ const SLOTS = 3
  *  measured on 1 GB of binary VSL, two threads, --misses --slow 200, the idle time of the two was 1.5 and 0.7 s at
  *  2 ahead, 0.3 and 0.2 s at 8. Its one input slot is free once its block is run; the output of a block, up to
  *  MAIN_COPY bytes (a filter's), is copied out of its output slot, and more (--json: 0.7 MiB a block) keeps one of
- *  its two output slots (then a third block waits: copies of that size were garbage enough to cost 4 MiB of RSS). */
+ *  its MAIN_OUT output slots (then another block waits: copies of that size were garbage enough to cost 4 MiB of
+ *  RSS). With two output slots the main thread idled a quarter of a --json run (it had run two blocks and waited
+ *  for the worker's third); with three, --json of 1 GB took 7.35-7.47 s against 7.99-8.31 (4 runs each,
+ *  interleaved), for 1 MiB more. */
 const MAIN_AHEAD = 8
 const MAIN_COPY = 64 * 1024
+const MAIN_OUT = 3
 
 /** Young generation of a worker's V8 heap, in MiB (V8's default is 32: two 16 MiB semi-spaces). */
 const WORKER_YOUNG_MB = 8
@@ -101,7 +105,7 @@ class Lanes {
   private readonly out: number[]
   private readonly next: number[]
   private readonly laneOf = new Map<number, number>()
-  /** The main thread's results that hold one of its two output slots (see MAIN_COPY). */
+  /** The main thread's results that hold one of its output slots (see MAIN_COPY). */
   private readonly holds = new Set<number>()
 
   constructor(readonly count: number) {
@@ -115,7 +119,7 @@ class Lanes {
   pick(): number {
     let best = -1
     for (let w = 1; w < this.count; w++) if (this.out[w] < SLOTS && (best < 0 || this.out[w] < this.out[best])) best = w
-    if (best < 0 && this.out[0] < MAIN_AHEAD && this.holds.size < 2) best = 0
+    if (best < 0 && this.out[0] < MAIN_AHEAD && this.holds.size < MAIN_OUT) best = 0
     return best
   }
 
@@ -148,7 +152,7 @@ class Lanes {
 export class ParallelReader {
   private workers: Worker[] = []
   /** Per lane (0: the main thread, then one per worker): its input and output slots (a worker's SLOTS each; the
-   *  main thread's one input and two output slots). */
+   *  main thread's one input and MAIN_OUT output slots). */
   private inSlots: Buffer[][] = []
   private outSlots: Buffer[][] = []
   private main: BlockRunner | null = null
@@ -176,7 +180,7 @@ export class ParallelReader {
 
     const outs = new OutputTurns()
     const write = (): Promise<void> => outs.flush(hooks.write)
-    const bytesOut = this.stages.bytesOut
+    const encoding = this.stages.encoding
     const results = new Map<number, BlockResult>()
     let wake: (() => void) | null = null
     const onResult = (r: BlockResult): void => {
@@ -313,7 +317,7 @@ export class ParallelReader {
           // Another file starts: what the one before left pending is settled first, as the sequential reader does.
           pos = -Infinity
           merge.flush('eof')
-          for (const m of merged) outs.current.push(m.text, bytesOut)
+          for (const m of merged) outs.current.push(m.text, encoding)
           merged = []
         }
         done++
@@ -326,7 +330,7 @@ export class ParallelReader {
         // Time moved on in the block: what waits too long is evicted now, after the block's records.
         pos = Infinity
         merge.advanceTo(r.clock)
-        for (const m of merged) out.push(m.text, bytesOut)
+        for (const m of merged) out.push(m.text, encoding)
         merged = []
         await write()
       }
@@ -334,7 +338,7 @@ export class ParallelReader {
       else {
         pos = Infinity
         merge.flush('eof')
-        for (const m of merged) outs.current.push(m.text, bytesOut)
+        for (const m of merged) outs.current.push(m.text, encoding)
         merged = []
         await write()
       }
@@ -364,7 +368,7 @@ export class ParallelReader {
     if (this.main !== null) return
     const block = this.par.blockBytes
     this.inSlots.push([Buffer.allocUnsafeSlow(block)])
-    this.outSlots.push([Buffer.allocUnsafeSlow(block), Buffer.allocUnsafeSlow(block)])
+    this.outSlots.push(Array.from({ length: MAIN_OUT }, () => Buffer.allocUnsafeSlow(block)))
     this.main = new BlockRunner(this.stages, this.inSlots[0], this.outSlots[0], MAIN_COPY)
     // Loaded here, not at start-up: most runs never start a worker.
     const { Worker } = await import('node:worker_threads')
@@ -425,7 +429,7 @@ export class ParallelReader {
 
   /** Writes a block's records and those the main grouper completed meanwhile, in the order they completed. */
   private interleave(r: BlockResult, w: number, merged: { pos: number; text: string }[], out: OutputBuffer): void {
-    const bytes = this.stages.bytesOut
+    const encoding = this.stages.encoding
     const rendered = r.outSlot < 0 ? r.out : this.outSlots[w][r.outSlot]
     if (merged.length === 0) {
       out.pushBytes(rendered.subarray(0, r.outLength))
@@ -435,11 +439,11 @@ export class ParallelReader {
     let from = 0
     for (let i = 0; i < r.marks.length; i += 2) {
       const p = r.marks[i]
-      while (m < merged.length && merged[m].pos < p) out.push(merged[m++].text, bytes)
+      while (m < merged.length && merged[m].pos < p) out.push(merged[m++].text, encoding)
       const end = r.marks[i + 1]
       out.pushBytes(rendered.subarray(from, end))
       from = end
     }
-    while (m < merged.length) out.push(merged[m++].text, bytes)
+    while (m < merged.length) out.push(merged[m++].text, encoding)
   }
 }

@@ -5,7 +5,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads'
 import { compileFilter } from '../filter/filter.js'
-import { compileRenderer } from '../render/renderer.js'
+import { compileRenderer, renderEncoding } from '../render/renderer.js'
 import { compileRow, rowLabels } from '../sink/clickhouse/row.js'
 import { BlockRunner, transferList, type BlockJob } from './block.js'
 import type { WorkerData } from './reader.js'
@@ -21,7 +21,7 @@ const runner = new BlockRunner(
     keepTree,
     keepBound,
     render: rows !== null ? compileRow(rowLabels(rows, settings.instance)) : compileRenderer(settings),
-    bytesOut: rows === null && settings.output === 'log',
+    encoding: rows === null ? renderEncoding(settings.output) : 'utf8',
   },
   inSlots.map((s) => new Uint8Array(s)),
   outSlots.map((s) => Buffer.from(s)),

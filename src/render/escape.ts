@@ -39,3 +39,10 @@ export function escapeJsonText(json: string): string {
   UNSAFE_IN_JSON.lastIndex = 0
   return json.replace(UNSAFE_IN_JSON, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
 }
+
+/** Whether escapeJsonText would leave a JSON text alone, read off its UTF-8 bytes buf[start, start + n) (written
+ *  from `units` UTF-16 units): as many bytes as units means all ASCII, where DEL is the one character it escapes.
+ *  False for any other text (it may hold none, but then escapeJsonText tells). */
+export function jsonBytesSafe(buf: Uint8Array, start: number, n: number, units: number): boolean {
+  return n === units && buf.subarray(start, start + n).indexOf(0x7f) < 0
+}

@@ -1,12 +1,13 @@
 // Owns the JSON lines output: one ClientRecord in, one line of JSON out, keys in the documented order (README
 // "JSON schema"). Never colored; JSON.stringify escapes C0 control characters by JSON's own rules, and DEL, C1 and
-// the invisible bidi/format characters (legal raw in JSON, but live on a terminal) are escaped as \uXXXX as well.
+// the invisible bidi/format characters (legal raw in JSON, but live on a terminal) are escaped as \uXXXX as well,
+// as the line is written (the `json` encoding of src/output.ts, which also ends it with LF).
 
-import { escapeJsonText } from './escape.js'
 import type { BackendFetch, ClientRecord, HttpRequest, HttpResponse } from '../vsl/types.js'
 
+/** The record as JSON text, without its LF; written with the `json` encoding (src/output.ts). */
 export function renderJson(rec: ClientRecord): string {
-  return escapeJsonText(JSON.stringify(jsonRecord(rec))) + '\n'
+  return JSON.stringify(jsonRecord(rec))
 }
 
 function jsonRecord(r: ClientRecord): object {

@@ -2,6 +2,7 @@
 // worker of the parallel reader).
 
 import type { Options } from '../args.js'
+import type { TextEncoding } from '../output.js'
 import type { ClientRecord } from '../vsl/types.js'
 import { compileCompact } from './compact.js'
 import { compileFormat, NCSA_FORMAT } from './format.js'
@@ -20,4 +21,10 @@ export function compileRenderer(opts: Options & { useColor: boolean }): (rec: Cl
     case 'compact':
       return compileCompact(opts, createPalette(opts.useColor))
   }
+}
+
+/** How the renderer's text is written (src/output.ts): log lines are the input's bytes, JSON is checked for
+ *  characters a terminal would act on. */
+export function renderEncoding(output: Options['output']): TextEncoding {
+  return output === 'log' ? 'latin1' : output === 'json' ? 'json' : 'utf8'
 }

@@ -45,9 +45,9 @@ export class ParallelInput {
 
   /** Reads the file with worker threads; errors are reported, and what was read is counted. */
   async read(name: string, path: string, layout: string, limits: GrouperOptions, records: RecordStage, write: (bytes: Buffer) => Promise<void>, state: RunState): Promise<void> {
-    const { keep, keepTree, keepBound, render, bytesOut, printRecords, row } = this.stages
+    const { keep, keepTree, keepBound, render, encoding, printRecords, row } = this.stages
     // The threads render what the one output takes: the printed text, or the sink's rows.
-    const stages = printRecords ? { keep, keepTree, keepBound, render, bytesOut } : { keep, keepTree, keepBound, render: row!, bytesOut: false }
+    const stages = printRecords ? { keep, keepTree, keepBound, render, encoding } : { keep, keepTree, keepBound, render: row!, encoding: 'utf8' as const }
     this.reader ??= new ParallelReader(this.opts, { threads: this.threads, blockBytes: this.blockBytes }, stages)
     const hooks = { emit: records.rendered, write, stopped: () => state.stopped || state.interrupted }
     try {

@@ -7,7 +7,8 @@ import { compileFilter } from '../filter/filter.js'
 import type { Predicate } from '../filter/predicate.js'
 import type { TreePredicate } from '../filter/tree.js'
 import { countRecord, countTree } from '../record-counts.js'
-import { compileRenderer } from '../render/renderer.js'
+import type { TextEncoding } from '../output.js'
+import { compileRenderer, renderEncoding } from '../render/renderer.js'
 import { renderStats, statsJson } from '../stats/render.js'
 import { StatsCollector } from '../stats/stats.js'
 import { createPalette } from '../render/palette.js'
@@ -31,8 +32,8 @@ export interface RecordStages {
   view: RecordView | null
   /** Records are printed on stdout (no --stats, or --stats with records; not with --clickhouse alone, nor --top). */
   printRecords: boolean
-  /** Log lines are the input's bytes (latin1 strings): written as such, not UTF-8-encoded. */
-  bytesOut: boolean
+  /** How the rendered text is written (src/output.ts). */
+  encoding: TextEncoding
   /** --clickhouse: the record as a row of the table. */
   row: ((rec: ClientRecord) => string) | null
   /** The part of keepTree that reads no record's data (src/filter/filter.ts). */
@@ -52,7 +53,7 @@ export function compileRecordStages(opts: Options & { useColor: boolean }, view:
     collector: opts.stats === 'off' ? null : new StatsCollector(),
     view,
     printRecords: view === null && opts.printRecords && (opts.stats === 'off' || opts.stats === 'with-records'),
-    bytesOut: opts.output === 'log',
+    encoding: renderEncoding(opts.output),
     row: opts.clickhouse === null ? null : compileRow(rowLabels(opts.clickhouse, opts.instance)),
   }
 }
@@ -89,7 +90,7 @@ export class RecordStage {
   readonly emit = (root: Transaction, incomplete: IncompleteReason | null): void => {
     const rec = this.decide(root, incomplete)
     if (rec === null) return
-    if (this.stages.printRecords) this.out.buffer.push(this.stages.render(rec), this.stages.bytesOut)
+    if (this.stages.printRecords) this.out.buffer.push(this.stages.render(rec), this.stages.encoding)
     if (this.sink !== null) this.sink.push(this.stages.row!(rec))
   }
 
