@@ -41,12 +41,20 @@ const lazyStringWidth = {
   },
 }
 
+/** Whitespace and syntax minified (names kept): V8 keeps each bundle's source text in the heap of every thread that
+ *  loads it, and less text is less memory. --json of 1 GB of binary VSL, two threads, 4 runs each interleaved: peak
+ *  RSS 98.5 -> 95.8 MiB (median), 100.1 -> 96.3 (max), time within noise (7.22 -> 7.30 s median). A stack trace
+ *  points into the minified text; the linked source map (dist/lib/*.map) maps it back with node
+ *  --enable-source-maps. */
 const common = {
   bundle: true,
   platform: 'node',
   target: 'node20',
   logLevel: 'warning',
   plugins: [lazyStringWidth],
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: 'linked',
 }
 rmSync(dist('lib'), { recursive: true, force: true }) // nothing of an earlier build
 rmSync(dist('vlogdump.mjs'), { force: true }) // the bin of the ES module build
