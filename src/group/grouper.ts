@@ -233,10 +233,6 @@ export class Grouper implements LineSink {
       this.lastTx = null
       this.lastOther = 2
       return
-    } else if (this.lastTx !== null && vxid === this.lastTx.vxid) {
-      // The transaction of the record before, still pending (emitTree lets go of it): binary and raw logs come in
-      // runs of one transaction's records, and this spares most of them a lookup.
-      tx = this.lastTx
     } else {
       tx = this.pending.get(vxid)
       if (tx === undefined) {
