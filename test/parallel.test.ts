@@ -16,6 +16,9 @@ import { run, type RunSettings } from '../src/run.js'
 import { DEFAULT_BLOCK } from '../src/parallel/reader.js'
 import { DEFAULT_MAX_LINE } from '../src/parse/lines.js'
 import { DEFAULTS, repoPath, Sink } from './support.js'
+import { TAGS_VSL1 } from '../src/vsl/binary-tags.js'
+
+const TAG_END = TAGS_VSL1.indexOf('End')
 
 const CLI = repoPath('dist/vlogdump.cjs')
 const tmp = mkdtempSync(join(tmpdir(), 'vlogdump-parallel-'))
@@ -133,6 +136,32 @@ describe('parallel reader', () => {
   it('transactions that never end are printed as incomplete, as by the sequential reader', async () => {
     const summary = await same(unfinished(), { output: 'json' }, 4096)
     assert.match(summary, /incomplete: \d+ eof/)
+  })
+
+  it('binary files with a bound filter: transactions that never end time out at the same log time', async () => {
+    // The End of every 10th transaction of small.vsl (6 s of log time) dropped; -T 2. Where a filter bounds trees,
+    // a block reads each Timestamp from its bytes (src/parse/binary.ts): the log time it keeps is what evicts.
+    const src = readFileSync(repoPath('fixtures/varnish-7.1/small.vsl'))
+    const kept: Buffer[] = [src.subarray(0, 4)]
+    let n = 0
+    for (let p = 4; p < src.length; ) {
+      const size = 8 + (((src.readUInt32LE(p) & 0xffff) + 3) & ~3)
+      if (!(src[p + 3] === TAG_END && ++n % 10 === 0)) kept.push(src.subarray(p, p + size))
+      p += size
+    }
+    const path = join(tmp, 'small-unfinished.vsl')
+    writeFileSync(path, Buffer.concat(kept))
+    // -T is decided when a block has been read (README, Incomplete records): an evicted record may come later.
+    const sorted = (b: Buffer): string[] => b.toString('latin1').split('\n').sort()
+    for (const slow of [0, 1]) {
+      const opts = { timeout: 2, filters: { ...NO_FILTERS, slow }, output: 'json' as const }
+      const seq = await runFile(path, { ...opts, threads: 1 })
+      const par = await runFile(path, { ...opts, threads: 2, parallel: { minBytes: 0, blockBytes: 8192 } })
+      assert.match(seq.stderr, /incomplete: [1-9]\d* timeout, [1-9]\d* eof/)
+      assert.equal(par.stderr, seq.stderr)
+      assert.equal(par.code, seq.code)
+      assert.deepEqual(sorted(par.stdout), sorted(seq.stdout))
+    }
   })
 
   it('text lines that continue nothing (raw layout) are counted as the sequential reader counts them', async () => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { sinceStartQuick } from '../src/vsl/fields.js'
+import { sinceStartOfBytes, sinceStartQuick, stampSeconds, stampSecondsOfBytes } from '../src/vsl/fields.js'
 import { sinceStart } from '../src/vsl/record.js'
 import { compileFilter } from '../src/filter/filter.js'
 import { compileTreeQuery, queryTimeBound } from '../src/filter/query/compile.js'
@@ -113,6 +113,36 @@ describe('the quick read of a Timestamp time', () => {
     assert.equal(sinceStartQuick('Resp: 1700000000.123456 0.200000 0.000010'), 0.2)
     assert.equal(sinceStartQuick('  Resp: 1 7.5 0'), 7.5)
     assert.ok(Number.isNaN(sinceStartQuick('Resp: 1 1e3 0')))
+  })
+})
+
+describe("a Timestamp's times read from a binary record's bytes", () => {
+  it('are what the reads of its text give, whatever the bytes (and the bytes around them)', () => {
+    const piece = fc.oneof(
+      fc.constantFrom(' ', '  ', '\t', '0', '7', '.', ':', '"', 'Resp:', 'Start: ', '1700000000.123456', '0.200000', '1234567890123456'),
+      fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)),
+    )
+    const text = fc.array(piece, { maxLength: 12 }).map((p) => p.join(''))
+    const num = fc.stringMatching(/^[0-9]{0,17}(\.[0-9]{0,17})?$/)
+    // Mostly Timestamp-like: a label, the absolute time, the since-start time (cut anywhere), bytes after.
+    const stamp = fc.tuple(fc.constantFrom('Resp: ', 'Start:  ', ' Req: ', 'Resp:', 'a b: '), num, fc.constantFrom(' ', '  ', ''), num, text).map((p) => p.join(''))
+    fc.assert(
+      fc.property(text, fc.oneof(stamp, text), fc.oneof(num, text), (before, d, after) => {
+        const buf = Buffer.from(before + d + after, 'latin1')
+        const a = before.length
+        const b = a + d.length
+        assert.ok(Object.is(sinceStartOfBytes(buf, a, b), sinceStartQuick(d)), `${JSON.stringify(d)} in ${JSON.stringify(before + d + after)}`)
+        assert.equal(stampSecondsOfBytes(buf, a, b), stampSeconds(d), JSON.stringify(d))
+      }),
+      { numRuns: 20000 },
+    )
+    const b = Buffer.from('Resp: 1700000000.123456 0.200000 0.000010', 'latin1')
+    assert.equal(sinceStartOfBytes(b, 0, b.length), 0.2)
+    assert.equal(stampSecondsOfBytes(b, 0, b.length), 1700000000)
+    // Cut before the since-start time ends: its digits are read to there, as the text would be.
+    assert.equal(sinceStartOfBytes(b, 0, 28), 0.2)
+    assert.ok(Number.isNaN(sinceStartOfBytes(b, 0, 24)))
+    assert.equal(stampSecondsOfBytes(b, 0, 6), -1)
   })
 })
 

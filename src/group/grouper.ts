@@ -7,7 +7,7 @@
 import type { LineSink } from '../parse/line.js'
 import { newTransaction } from './transaction.js'
 import { grown, type RecordStore } from './store.js'
-import { sinceStartQuick } from '../vsl/fields.js'
+import { sinceStartQuick, stampSeconds } from '../vsl/fields.js'
 import type { IncompleteReason, OtherLine, ParsedLine, Transaction, TxType } from '../vsl/types.js'
 
 export interface GrouperOptions {
@@ -106,6 +106,10 @@ export class Grouper implements LineSink {
    *  has closed yet (a block that ends there hands it on, so the next block's lines keep their context). */
   private openHeader = -1
   private openKind: 0 | 1 | 2 = 0
+  /** The Timestamp being read came read already (stampRecord): its times, not its data. */
+  private stampRead = false
+  private stampSince = NaN
+  private stampSecs = -1
   /** Block mode: the last record line went to a transaction whose Begin this block has not read. */
   private afterFragment = false
   /** A header below level 1 was read: a grouped layout, where subrequests follow their parent. */
@@ -349,21 +353,27 @@ export class Grouper implements LineSink {
   /** `Label: <abs> <since start> <since last>`: log time is the absolute time, whole seconds being all the -T
    *  bookkeeping needs (read without making a string). */
   private timestamp(tx: Transaction, data: string): void {
-    if (this.slowest) tx.slowest = Math.max(tx.slowest, sinceStartQuick(data)) // NaN stays NaN
-    let i = data.indexOf(' ') + 1
-    if (i === 0) return
-    let t = 0
-    let c = data.charCodeAt(i)
-    if (!(c >= 48 && c <= 57)) return
-    while (c >= 48 && c <= 57) {
-      t = t * 10 + (c - 48)
-      c = data.charCodeAt(++i)
-    }
+    if (this.stampRead) this.stamp(tx, this.stampSince, this.stampSecs)
+    else this.stamp(tx, this.slowest ? sinceStartQuick(data) : NaN, stampSeconds(data))
+  }
+
+  /** A Timestamp's since-start time (sinceStartQuick) and whole seconds (stampSeconds, -1 for none). */
+  private stamp(tx: Transaction, since: number, t: number): void {
+    if (this.slowest) tx.slowest = Math.max(tx.slowest, since) // NaN stays NaN
     if (!tx.stamped && t > 0) {
       tx.stamped = true
       tx.t0 = t
     }
     if (t > this.now) this.advanceTo(t)
+  }
+
+  /** A Timestamp record the binary reader read from its bytes (LineSink.stampRecord). */
+  stampRecord(vxid: number, since: number, secs: number): void {
+    this.stampRead = true
+    this.stampSince = since
+    this.stampSecs = secs
+    this.record(0, vxid, 'Timestamp', '')
+    this.stampRead = false
   }
 
   /** Log time moves on to `t` (epoch seconds): transactions waiting longer than the timeout are evicted. Called

@@ -14,6 +14,7 @@
 // numbering of its own version.
 
 import { FLAGS_VSL1, FLAGS_VSL2, TAGS_VSL1, TAGS_VSL2, type TagFlag } from '../vsl/binary-tags.js'
+import { sinceStartOfBytes, stampSecondsOfBytes } from '../vsl/fields.js'
 import type { LineSink } from './line.js'
 
 export type VslVersion = 1 | 2
@@ -48,6 +49,8 @@ interface Table {
   kinds: Uint8Array
   /** Per tag number: 1 when the grouper reads the record's data (BinaryScanner.lazy). */
   grouped: Uint8Array
+  /** The number of the Timestamp tag. */
+  stamp: number
   overhead: number
 }
 
@@ -59,7 +62,7 @@ function table(names: readonly string[], flags: ReadonlyArray<readonly [number, 
   for (const [n, f] of flags) kinds[n] = f === 'unsafe' ? 1 : 2
   const grouped = new Uint8Array(256)
   names.forEach((name, n) => (grouped[n] = GROUPED.has(name) ? 1 : 0))
-  return { names, kinds, grouped, overhead }
+  return { names, kinds, grouped, stamp: names.indexOf('Timestamp'), overhead }
 }
 
 const TABLES: Record<VslVersion, Table> = {
@@ -274,10 +277,21 @@ export class BinaryScanner {
     const side = marks & 1 ? SIDE_CLIENT : marks & 2 ? SIDE_BACKEND : SIDE_NONE
     this.records++
     if (this.lazy) {
-      // One record in seven or so: sliced on its own (a window would decode all the others too).
-      const data = this.t.grouped[tag] === 1 ? dataOf(buf, p + oh, this.t.kinds[tag], len, null) : ''
-      this.sink.record(0, vxid, this.t.names[tag], data, side)
+      // One record in seven or so: sliced on its own (a window would decode all the others too); a Timestamp,
+      // the most of them, is read from its bytes.
+      if (tag === this.t.stamp && this.sink.stampRecord !== undefined) this.stampRecord(buf, p + oh, len, vxid, side)
+      else {
+        const data = this.t.grouped[tag] === 1 ? dataOf(buf, p + oh, this.t.kinds[tag], len, null) : ''
+        this.sink.record(0, vxid, this.t.names[tag], data, side)
+      }
     } else this.sink.record(0, vxid, this.t.names[tag], dataOf(buf, p + oh, this.t.kinds[tag], len, this), side)
+  }
+
+  /** A Timestamp's data d..d+len, up to its NUL (as dataOf reads it), to the sink as its times. */
+  private stampRecord(buf: Buffer, d: number, len: number, vxid: number, side: number): void {
+    let e = d
+    while (e < d + len && buf[e] !== 0) e++
+    this.sink.stampRecord!(vxid, sinceStartOfBytes(buf, d, e), stampSecondsOfBytes(buf, d, e), side)
   }
 
   /** The tag name of the record at input position `pos` (in buf at pos - base), one this scanner read. */

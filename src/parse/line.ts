@@ -16,6 +16,10 @@ export interface LineSink {
    *  a negative number (Varnish 2.1's fd -1) arrives as -2. `side` is the c/b/- marker's char code, 0 if none. */
   record(level: number, vxid: number, tag: string, data: string, side: number): void
   header(level: number, vxid: number, type: TxType): void
+  /** Optional, for the binary reader of a block whose records are kept as positions (BinaryScanner.lazy): a
+   *  Timestamp record, read from its bytes: record() of it, its since-start time (sinceStartQuick of its data) and
+   *  its absolute time's whole seconds (stampSeconds) given in place of its data. */
+  stampRecord?(vxid: number, since: number, secs: number, side: number): void
   /** A line that is not a log line: blank, varnishlog's own message (noise), or text that may continue the record
    *  before it. */
   other(kind: OtherLine['kind'], text: string): void

@@ -121,3 +121,66 @@ export function sinceStartQuick(d: string): number {
   if (digits === 0 || digits > 15 || (i < n && c !== 32)) return NaN
   return whole + frac / scale
 }
+
+/** sinceStartQuick of buf[a, b) read as latin1 text (a binary record's data up to its NUL: one char per byte),
+ *  from the bytes, without making the string (src/parse/binary.ts, for the grouper). The same steps, with `b` where
+ *  the string ends (-1 past it, failing every test as charCodeAt's NaN does); test/tree-filter.test.ts checks both
+ *  readings agree on any bytes. */
+export function sinceStartOfBytes(buf: Uint8Array, a: number, b: number): number {
+  let i = a
+  while (i < b && buf[i] === 32) i++
+  let c = i < b ? buf[i] : -1
+  while (c !== 32 && c !== 58 && c !== 34 && !(c >= 9 && c <= 13) && i < b) c = ++i < b ? buf[i] : -1
+  if (c !== 58 || i + 1 >= b || buf[i + 1] !== 32) return NaN
+  i++
+  while (i < b && buf[i] === 32) i++
+  c = i < b ? buf[i] : -1
+  while ((c >= 48 && c <= 57) || c === 46) c = ++i < b ? buf[i] : -1
+  if (c !== 32) return NaN
+  while (i < b && buf[i] === 32) i++
+  const from = i
+  let whole = 0
+  c = i < b ? buf[i] : -1
+  while (c >= 48 && c <= 57) {
+    whole = whole * 10 + (c - 48)
+    c = ++i < b ? buf[i] : -1
+  }
+  const digits = i - from
+  let frac = 0
+  let scale = 1
+  if (c === 46) {
+    c = ++i < b ? buf[i] : -1
+    while (c >= 48 && c <= 57 && scale < 1e15) {
+      frac = frac * 10 + (c - 48)
+      scale *= 10
+      c = ++i < b ? buf[i] : -1
+    }
+  }
+  if (digits === 0 || digits > 15 || (i < b && c !== 32)) return NaN
+  return whole + frac / scale
+}
+
+/** The whole seconds of a Timestamp's absolute time (`Label: <abs> …`: the digits after the first space), all the
+ *  grouper's log time needs; -1 when none. */
+export function stampSeconds(d: string): number {
+  let i = d.indexOf(' ') + 1
+  if (i === 0) return -1
+  let c = d.charCodeAt(i)
+  if (!(c >= 48 && c <= 57)) return -1
+  let t = 0
+  while (c >= 48 && c <= 57) {
+    t = t * 10 + (c - 48)
+    c = d.charCodeAt(++i)
+  }
+  return t
+}
+
+/** stampSeconds of buf[a, b) read as latin1 text, from the bytes. */
+export function stampSecondsOfBytes(buf: Uint8Array, a: number, b: number): number {
+  let i = a
+  while (i < b && buf[i] !== 32) i++
+  if (++i >= b || !(buf[i] >= 48 && buf[i] <= 57)) return -1
+  let t = 0
+  for (; i < b && buf[i] >= 48 && buf[i] <= 57; i++) t = t * 10 + (buf[i] - 48)
+  return t
+}
