@@ -308,6 +308,19 @@ export class Grouper implements LineSink {
     if (this.track) this.afterFragment = tx.reason === ''
   }
 
+  /** Binary blocks with a store (BinaryScanner.lazy): a record whose data the grouper does not read, of the
+   *  transaction the record just before it went to (its position in `pos`), kept as record() keeps it, without
+   *  the rest of record(): a transaction's records come in runs. False when it is not that: record() reads it. */
+  more(vxid: number): boolean {
+    const tx = this.lastTx
+    if (tx === null || tx.vxid !== vxid || this.store === null) return false
+    this.seq++
+    this.counts.tx++
+    this.store.add(tx, this.pos)
+    this.afterFragment = tx.reason === ''
+    return true
+  }
+
   private continuation(text: string): void {
     const tx = this.lastTx
     if (tx !== null && this.pending.get(tx.vxid) === tx) {

@@ -279,6 +279,7 @@ export class BinaryScanner {
     if (this.lazy) {
       // One record in seven or so: sliced on its own (a window would decode all the others too); a Timestamp,
       // the most of them, is read from its bytes.
+      if (this.t.grouped[tag] === 0 && this.sink.more !== undefined && this.sink.more(vxid)) return
       if (tag === this.t.stamp && this.sink.stampRecord !== undefined) this.stampRecord(buf, p + oh, len, vxid, side)
       else {
         const data = this.t.grouped[tag] === 1 ? dataOf(buf, p + oh, this.t.kinds[tag], len, null) : ''
@@ -287,11 +288,9 @@ export class BinaryScanner {
     } else this.sink.record(0, vxid, this.t.names[tag], dataOf(buf, p + oh, this.t.kinds[tag], len, this), side)
   }
 
-  /** A Timestamp's data d..d+len, up to its NUL (as dataOf reads it), to the sink as its times. */
+  /** A Timestamp's data d..d+len (up to its NUL, as dataOf reads it) to the sink as its times. */
   private stampRecord(buf: Buffer, d: number, len: number, vxid: number, side: number): void {
-    let e = d
-    while (e < d + len && buf[e] !== 0) e++
-    this.sink.stampRecord!(vxid, sinceStartOfBytes(buf, d, e), stampSecondsOfBytes(buf, d, e), side)
+    this.sink.stampRecord!(vxid, sinceStartOfBytes(buf, d, d + len), stampSecondsOfBytes(buf, d, d + len), side)
   }
 
   /** The tag name of the record at input position `pos` (in buf at pos - base), one this scanner read. */

@@ -122,42 +122,47 @@ export function sinceStartQuick(d: string): number {
   return whole + frac / scale
 }
 
-/** sinceStartQuick of buf[a, b) read as latin1 text (a binary record's data up to its NUL: one char per byte),
- *  from the bytes, without making the string (src/parse/binary.ts, for the grouper). The same steps, with `b` where
- *  the string ends (-1 past it, failing every test as charCodeAt's NaN does); test/tree-filter.test.ts checks both
- *  readings agree on any bytes. */
+/** sinceStartQuick of buf[a, b) up to its first NUL, read as latin1 text (a binary record's data as varnishlog
+ *  prints it: one char per byte), from the bytes, without making the string (src/parse/binary.ts, for the grouper).
+ *  The same steps, where the text ends (at b or a NUL) -1 (failing every test as charCodeAt's NaN does);
+ *  test/tree-filter.test.ts checks both readings agree on any bytes. */
 export function sinceStartOfBytes(buf: Uint8Array, a: number, b: number): number {
   let i = a
   while (i < b && buf[i] === 32) i++
-  let c = i < b ? buf[i] : -1
-  while (c !== 32 && c !== 58 && c !== 34 && !(c >= 9 && c <= 13) && i < b) c = ++i < b ? buf[i] : -1
+  let c = byteAt(buf, i, b)
+  while (c !== 32 && c !== 58 && c !== 34 && !(c >= 9 && c <= 13) && c !== -1) c = byteAt(buf, ++i, b)
   if (c !== 58 || i + 1 >= b || buf[i + 1] !== 32) return NaN
   i++
   while (i < b && buf[i] === 32) i++
-  c = i < b ? buf[i] : -1
-  while ((c >= 48 && c <= 57) || c === 46) c = ++i < b ? buf[i] : -1
+  c = byteAt(buf, i, b)
+  while ((c >= 48 && c <= 57) || c === 46) c = byteAt(buf, ++i, b)
   if (c !== 32) return NaN
   while (i < b && buf[i] === 32) i++
   const from = i
   let whole = 0
-  c = i < b ? buf[i] : -1
+  c = byteAt(buf, i, b)
   while (c >= 48 && c <= 57) {
     whole = whole * 10 + (c - 48)
-    c = ++i < b ? buf[i] : -1
+    c = byteAt(buf, ++i, b)
   }
   const digits = i - from
   let frac = 0
   let scale = 1
   if (c === 46) {
-    c = ++i < b ? buf[i] : -1
+    c = byteAt(buf, ++i, b)
     while (c >= 48 && c <= 57 && scale < 1e15) {
       frac = frac * 10 + (c - 48)
       scale *= 10
-      c = ++i < b ? buf[i] : -1
+      c = byteAt(buf, ++i, b)
     }
   }
-  if (digits === 0 || digits > 15 || (i < b && c !== 32)) return NaN
+  if (digits === 0 || digits > 15 || (c !== -1 && c !== 32)) return NaN
   return whole + frac / scale
+}
+
+/** The byte at i, -1 at b or a NUL (where the text ends). */
+function byteAt(buf: Uint8Array, i: number, b: number): number {
+  return i < b && buf[i] !== 0 ? buf[i] : -1
 }
 
 /** The whole seconds of a Timestamp's absolute time (`Label: <abs> …`: the digits after the first space), all the
@@ -175,11 +180,11 @@ export function stampSeconds(d: string): number {
   return t
 }
 
-/** stampSeconds of buf[a, b) read as latin1 text, from the bytes. */
+/** stampSeconds of buf[a, b) up to its first NUL, read as latin1 text, from the bytes. */
 export function stampSecondsOfBytes(buf: Uint8Array, a: number, b: number): number {
   let i = a
-  while (i < b && buf[i] !== 32) i++
-  if (++i >= b || !(buf[i] >= 48 && buf[i] <= 57)) return -1
+  while (i < b && buf[i] !== 32 && buf[i] !== 0) i++
+  if (i >= b || buf[i] === 0 || ++i >= b || !(buf[i] >= 48 && buf[i] <= 57)) return -1
   let t = 0
   for (; i < b && buf[i] >= 48 && buf[i] <= 57; i++) t = t * 10 + (buf[i] - 48)
   return t
