@@ -308,16 +308,22 @@ export class Grouper implements LineSink {
     if (this.track) this.afterFragment = tx.reason === ''
   }
 
-  /** Binary blocks with a store (BinaryScanner.lazy): a record whose data the grouper does not read, of the
-   *  transaction the record just before it went to (its position in `pos`), kept as record() keeps it, without
-   *  the rest of record(): a transaction's records come in runs. False when it is not that: record() reads it. */
-  more(vxid: number): boolean {
+  /** The binary reader: a record whose data the grouper does not read (`data`: '' when the store keeps it), of
+   *  the transaction the record just before it went to (still pending: lastTx is that or null), kept as record()
+   *  keeps it, without the rest of record(): a transaction's records come in runs. False when it is not that:
+   *  record() reads it. */
+  more(vxid: number, tag: string, data: string): boolean {
     const tx = this.lastTx
-    if (tx === null || tx.vxid !== vxid || this.store === null) return false
+    if (tx === null || tx.vxid !== vxid) return false
     this.seq++
     this.counts.tx++
-    this.store.add(tx, this.pos)
-    this.afterFragment = tx.reason === ''
+    if (this.store !== null) this.store.add(tx, this.pos)
+    else {
+      if (this.track) this.log.push(this.pos, tx.seen)
+      tx.tags.push(tag)
+      tx.data.push(tx.fragment === true ? own(data) : data)
+    }
+    this.afterFragment = this.track && tx.reason === ''
     return true
   }
 

@@ -276,16 +276,19 @@ export class BinaryScanner {
     }
     const side = marks & 1 ? SIDE_CLIENT : marks & 2 ? SIDE_BACKEND : SIDE_NONE
     this.records++
+    const t = this.t
+    const name = t.names[tag]
+    const more = t.grouped[tag] === 0 && this.sink.more !== undefined
     if (this.lazy) {
       // One record in seven or so: sliced on its own (a window would decode all the others too); a Timestamp,
       // the most of them, is read from its bytes.
-      if (this.t.grouped[tag] === 0 && this.sink.more !== undefined && this.sink.more(vxid)) return
-      if (tag === this.t.stamp && this.sink.stampRecord !== undefined) this.stampRecord(buf, p + oh, len, vxid, side)
-      else {
-        const data = this.t.grouped[tag] === 1 ? dataOf(buf, p + oh, this.t.kinds[tag], len, null) : ''
-        this.sink.record(0, vxid, this.t.names[tag], data, side)
-      }
-    } else this.sink.record(0, vxid, this.t.names[tag], dataOf(buf, p + oh, this.t.kinds[tag], len, this), side)
+      if (more && this.sink.more!(vxid, name, '')) return
+      if (tag === t.stamp && this.sink.stampRecord !== undefined) this.stampRecord(buf, p + oh, len, vxid, side)
+      else this.sink.record(0, vxid, name, t.grouped[tag] === 1 ? dataOf(buf, p + oh, t.kinds[tag], len, null) : '', side)
+    } else {
+      const data = dataOf(buf, p + oh, t.kinds[tag], len, this)
+      if (!(more && this.sink.more!(vxid, name, data))) this.sink.record(0, vxid, name, data, side)
+    }
   }
 
   /** A Timestamp's data d..d+len (up to its NUL, as dataOf reads it) to the sink as its times. */

@@ -20,9 +20,9 @@ export interface LineSink {
    *  Timestamp record, read from its bytes: record() of it, its since-start time (sinceStartQuick of its data) and
    *  its absolute time's whole seconds (stampSeconds) given in place of its data. */
   stampRecord?(vxid: number, since: number, secs: number, side: number): void
-  /** Optional, for the same reader: a record whose data the sink does not read, of the transaction of the record
-   *  before it; false when the sink wants it as a record(). */
-  more?(vxid: number): boolean
+  /** Optional, for the binary reader: a record of a tag whose data the sink does not read, of the transaction of
+   *  the record before it (its data '' when lazy); false when the sink wants it as a record(). */
+  more?(vxid: number, tag: string, data: string): boolean
   /** A line that is not a log line: blank, varnishlog's own message (noise), or text that may continue the record
    *  before it. */
   other(kind: OtherLine['kind'], text: string): void
