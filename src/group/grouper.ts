@@ -313,16 +313,25 @@ export class Grouper implements LineSink {
    *  keeps it, without the rest of record(): a transaction's records come in runs. False when it is not that:
    *  record() reads it. */
   more(vxid: number, tag: string, data: string): boolean {
+    if (this.store !== null) return this.moreRun(vxid, this.pos, 1)
     const tx = this.lastTx
     if (tx === null || tx.vxid !== vxid) return false
     this.seq++
     this.counts.tx++
-    if (this.store !== null) this.store.add(tx, this.pos)
-    else {
-      if (this.track) this.log.push(this.pos, tx.seen)
-      tx.tags.push(tag)
-      tx.data.push(tx.fragment === true ? own(data) : data)
-    }
+    if (this.track) this.log.push(this.pos, tx.seen)
+    tx.tags.push(tag)
+    tx.data.push(tx.fragment === true ? own(data) : data)
+    this.afterFragment = this.track && tx.reason === ''
+    return true
+  }
+
+  /** more() of `n` such records one after the other from `pos`, kept in the store (BinaryScanner.lazy). */
+  moreRun(vxid: number, pos: number, n: number): boolean {
+    const tx = this.lastTx
+    if (tx === null || tx.vxid !== vxid || this.store === null) return false
+    this.seq += n
+    this.counts.tx += n
+    this.store.add(tx, pos, n)
     this.afterFragment = this.track && tx.reason === ''
     return true
   }

@@ -180,6 +180,7 @@ function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper, store: Record
     scanner.lazy = true
     store.decode = (pos, tags, data) => scanner.pushRecord(buf, pos, job.base, tags, data)
     store.tagAt = (pos) => scanner.tagAt(buf, pos, job.base)
+    store.sizeAt = (pos) => scanner.sizeAt(buf, pos, job.base)
   }
   // The block starts where the walker cut: its first record is believed as one after damage is (unless the block
   // is the file's first), and it is read to its end (a record cut there is damage; only the file's last block may

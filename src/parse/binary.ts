@@ -243,12 +243,57 @@ export class BinaryScanner {
    *  other one starts (see goodSize). */
   private readGood(buf: Buffer, p: number, end: number, base: number): number {
     const t = this.t
+    if (this.lazy && this.sink.moreRun !== undefined) return this.readGoodRuns(buf, p, end, base)
     for (;;) {
       const size = goodSize(buf, p, end, t)
       if (size === 0) return p
       this.onRecord?.(base + p)
       this.emit(buf, p, t.overhead, buf[p + 3], buf[p] | (buf[p + 1] << 8))
       p += size
+    }
+  }
+
+  /** readGood of a lazy scanner: records of tags the grouper does not read that follow one of the same vxid go
+   *  to the sink together, as a run (LineSink.moreRun: most records, in runs of about ten). */
+  private readGoodRuns(buf: Buffer, p: number, end: number, base: number): number {
+    const t = this.t
+    const oh = t.overhead
+    let last = -1 // the vxid of the record before, which went to the sink on its own
+    let run = -1
+    let n = 0
+    for (;;) {
+      const size = goodSize(buf, p, end, t)
+      if (size === 0) break
+      const tag = buf[p + 3]
+      const vxid = vxidAt(buf, p, oh)
+      if (vxid === last && t.grouped[tag] === 0) {
+        if (n++ === 0) run = p
+      } else {
+        if (n > 0) this.run(buf, run, n, last, base)
+        n = 0
+        this.onRecord?.(base + p)
+        this.emit(buf, p, oh, tag, buf[p] | (buf[p + 1] << 8))
+        last = vxid
+      }
+      p += size
+    }
+    if (n > 0) this.run(buf, run, n, last, base)
+    return p
+  }
+
+  /** n records from p, of the vxid of the record before them: to the sink as a run, or (when it does not take them
+   *  so: they are not of the transaction that record went to) each on its own. */
+  private run(buf: Buffer, p: number, n: number, vxid: number, base: number): void {
+    if (this.sink.moreRun!(vxid, base + p, n)) {
+      this.records += n
+      return
+    }
+    const oh = this.t.overhead
+    for (let k = 0; k < n; k++) {
+      const len = buf[p] | (buf[p + 1] << 8)
+      this.onRecord?.(base + p)
+      this.emit(buf, p, oh, buf[p + 3], len)
+      p += oh + ((len + 3) & ~3)
     }
   }
 
@@ -263,17 +308,8 @@ export class BinaryScanner {
   }
 
   private emit(buf: Buffer, p: number, oh: number, tag: number, len: number): void {
-    const w1 = u32(buf, p + 4)
-    let vxid: number
-    let marks: number
-    if (oh === 8) {
-      vxid = w1 & 0x3fffffff
-      marks = w1 >>> 30
-    } else {
-      const w2 = u32(buf, p + 8)
-      vxid = (w2 & 0x7ffff) * 0x100000000 + w1
-      marks = w2 >>> 30
-    }
+    const vxid = vxidAt(buf, p, oh)
+    const marks = buf[p + oh - 1] >>> 6
     const side = marks & 1 ? SIDE_CLIENT : marks & 2 ? SIDE_BACKEND : SIDE_NONE
     this.records++
     const t = this.t
@@ -302,13 +338,20 @@ export class BinaryScanner {
   }
 
   /** Decodes the record at input position `pos` (in buf at pos - base), one this scanner read, onto the end of
-   *  tags and data (RecordStore's DecodeAt). */
-  pushRecord(buf: Buffer, pos: number, base: number, tags: string[], data: string[]): void {
+   *  tags and data; returns its size (RecordStore's DecodeAt). */
+  pushRecord(buf: Buffer, pos: number, base: number, tags: string[], data: string[]): number {
     const t = TABLES[this.versionAt(pos)]
     const p = pos - base
     const tag = buf[p + 3]
+    const len = buf[p] | (buf[p + 1] << 8)
     tags.push(t.names[tag])
-    data.push(dataOf(buf, p + t.overhead, t.kinds[tag], buf[p] | (buf[p + 1] << 8), null))
+    data.push(dataOf(buf, p + t.overhead, t.kinds[tag], len, null))
+    return t.overhead + ((len + 3) & ~3)
+  }
+
+  /** The size of the record at input position `pos` (in buf at pos - base), one this scanner read. */
+  sizeAt(buf: Buffer, pos: number, base: number): number {
+    return recordSize(buf, pos - base, this.versionAt(pos))
   }
 
   /** buf[a, b) as a latin1 string (one char per byte): a slice of a window of the buffer decoded at once, so that
@@ -394,6 +437,12 @@ export function isFileHeader(buf: Uint8Array, p: number): boolean {
   if (buf.length - p < 4) return false
   const w0 = u32(buf, p)
   return w0 === MAGIC_VSL1 || w0 === MAGIC_VSL2
+}
+
+/** The vxid of the record at p (its header there: `oh` bytes, 8 in VSL\0 files, 12 in VSL2 ones). */
+function vxidAt(buf: Uint8Array, p: number, oh: number): number {
+  const w1 = u32(buf, p + 4)
+  return oh === 8 ? w1 & 0x3fffffff : (u32(buf, p + 8) & 0x7ffff) * 0x100000000 + w1
 }
 
 /** The little-endian word at p (p + 4 <= length, checked by the caller). */

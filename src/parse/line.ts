@@ -23,6 +23,9 @@ export interface LineSink {
   /** Optional, for the binary reader: a record of a tag whose data the sink does not read, of the transaction of
    *  the record before it (its data '' when lazy); false when the sink wants it as a record(). */
   more?(vxid: number, tag: string, data: string): boolean
+  /** Optional, for the binary reader of a block whose records are kept as positions: more() of `n` such records,
+   *  one after the other in the input from `pos`. */
+  moreRun?(vxid: number, pos: number, n: number): boolean
   /** A line that is not a log line: blank, varnishlog's own message (noise), or text that may continue the record
    *  before it. */
   other(kind: OtherLine['kind'], text: string): void

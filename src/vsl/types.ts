@@ -74,7 +74,7 @@ export interface Transaction {
   /** Client address of the session, when the session was seen first (raw layout); used without ReqStart. */
   sessionAddr: string | null
   /** Block mode, binary, with a bound on trees (src/group/store.ts): its records not yet in tags and data, kept as
-   *  their positions in the block: the first and last of them in the block's RecordStore; -1 when none. */
+   *  their positions in the block: the first and last of its runs in the block's RecordStore; -1 when none. */
   stored: number
   storedLast: number
   /** A Varnish 2.1/3.0 transaction (keyed by xid, with that version's tags). */
