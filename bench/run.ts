@@ -321,7 +321,16 @@ async function vlogdumpRow(
   runs: number,
   check: Check,
 ): Promise<Row> {
-  const ms = await repeat([CLI, ...args, '--summary', file], runs, file)
+  return rowOfRuns(section, input, scenario, await repeat(vlogdumpCommand(args, file), runs, file), file, meta, shownPerRep, check)
+}
+
+function vlogdumpCommand(args: string[], file: string): string[] {
+  return [CLI, ...args, '--summary', file]
+}
+
+/** vlogdumpRow of runs made already. */
+function rowOfRuns(section: Row['section'], input: string, scenario: string, ms: Measure[], file: string, meta: GenMeta, shownPerRep: number | null, check: Check): Row {
+  const runs = ms.length
   const bytes = statSync(file).size
   const secs = ms.map((m) => m.seconds)
   const med = median(secs)
@@ -459,18 +468,22 @@ async function binaryRows(cfg: Config, log: (s: string) => void): Promise<{ rows
   const { path, meta } = ensureVslInput(cfg.size, perRepRecords ?? 0, log)
   const input = `vsl-${cfg.size}`
   for (const b of BINARY) {
-    let vl: Row | null = null
-    if (b.varnishlog !== null && HAVE_VARNISHLOG) {
-      log(`${input} × varnishlog -r -q (${b.name}) …`)
-      vl = commandRow('binary', input, `varnishlog -r -q (${b.name})`, await repeat(['varnishlog', '-r', path, '-q', b.varnishlog], cfg.runs, path), meta.bytes)
-      rows.push(vl)
-      log(` ${vl.seconds!.toFixed(2)} s\n`)
-    }
     const p = await probe(b.args, fixture)
-    log(`${input} × ${b.name} …`)
-    const r = await vlogdumpRow('binary', input, b.name, b.args, path, meta, p.shown, cfg.runs, 'all')
+    const vlCommand = b.varnishlog !== null && HAVE_VARNISHLOG ? ['varnishlog', '-r', path, '-q', b.varnishlog] : null
+    log(`${input} × ${vlCommand === null ? '' : `varnishlog -r -q and, interleaved, `}${b.name} …`)
+    // Run by run in turn, so that both see the same phases of a shared machine (this VM's CPU time for the same
+    // work moves by a third from one minute to the next).
+    const vlRuns: Measure[] = []
+    const runs: Measure[] = []
+    for (let i = 0; i < cfg.runs; i++) {
+      if (vlCommand !== null) vlRuns.push(...(await repeat(vlCommand, 1, path)))
+      runs.push(...(await repeat(vlogdumpCommand(b.args, path), 1, path)))
+    }
+    const vl = vlCommand === null ? null : commandRow('binary', input, `varnishlog -r -q (${b.name})`, vlRuns, meta.bytes)
+    if (vl !== null) rows.push(vl)
+    const r = rowOfRuns('binary', input, b.name, runs, path, meta, p.shown, 'all')
     rows.push(r)
-    log(` ${r.seconds?.toFixed(2)} s, ${r.check}\n`)
+    log(`${vl === null ? '' : ` ${vl.seconds!.toFixed(2)} s,`} ${r.seconds?.toFixed(2)} s, ${r.check}\n`)
     if (vl !== null) {
       const ratio = vl.seconds !== null && r.seconds !== null ? vl.seconds / r.seconds : null
       ratios[b.name] = ratio
