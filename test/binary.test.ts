@@ -12,6 +12,7 @@ import { Readable } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { after, describe, it } from 'node:test'
 import { BinaryScanner, vslVersion } from '../src/parse/binary.js'
+import { TAGS_VSL1 } from '../src/vsl/binary-tags.js'
 import { parseLine, type LineSink } from '../src/parse/line.js'
 import { run } from '../src/run.js'
 import { DEFAULTS, repoPath, runOn, Sink } from './support.js'
@@ -184,6 +185,42 @@ describe('broken binary files', () => {
     assert.deepEqual(got, ['7 ReqURL /a', '8 ReqURL /b'])
     assert.equal(s.bad.spans, 1)
     assert.equal(s.bad.first?.why, 'tag number 200 is not in the table of VSL files')
+  })
+
+  it('-L 1, a fetch that begins after its parent\'s Link: every record is printed (--output log), as from the text', async () => {
+    // Beginning the fetch overflows -L: its parent's tree is printed (the fetch not yet in it), and the fetch's
+    // records go on into a transaction of their own, none after a transaction already printed.
+    const tag = (name: string): number => TAGS_VSL1.indexOf(name)
+    const rec = (vxid: number, name: string, data: string, marks = 1): Buffer => {
+      const d = Buffer.from(data + '\0', 'latin1')
+      const b = Buffer.alloc(8 + ((d.length + 3) & ~3))
+      b.writeUInt32LE(((tag(name) << 24) | d.length) >>> 0, 0)
+      b.writeUInt32LE(((marks << 30) | vxid) >>> 0, 4)
+      d.copy(b, 8)
+      return b
+    }
+    const records = [
+      rec(1, 'Begin', 'req 0 rxreq'),
+      rec(1, 'Timestamp', 'Start: 1700000000.000000 0.000000 0.000000'),
+      rec(1, 'ReqMethod', 'GET'),
+      rec(1, 'ReqURL', '/a'),
+      rec(1, 'Link', 'bereq 2 fetch'),
+      rec(2, 'Begin', 'bereq 1 fetch', 2),
+      rec(2, 'BereqMethod', 'GET', 2),
+      rec(2, 'BereqURL', '/a', 2),
+      rec(2, 'Timestamp', 'Start: 1700000000.000100 0.000000 0.000000', 2),
+      rec(2, 'BerespStatus', '200', 2),
+      rec(2, 'End', '', 2),
+      rec(1, 'RespStatus', '200'),
+      rec(1, 'Timestamp', 'Resp: 1700000000.000300 0.000300 0.000200'),
+      rec(1, 'End', ''),
+    ]
+    const file = Buffer.concat([Buffer.from('VSL\0', 'latin1'), ...records])
+    const printed = (out: string): string[] => out.split('\n').filter((l) => /^-+ +\S/.test(l)).map((l) => l.replace(/^-+ +/, ''))
+    const r = await runOn([{ text: file }], { output: 'log', maxPending: 1 })
+    assert.deepEqual(printed(r.stdout).sort(), records.map((_, i) => printed(r.stdout)[i]).sort())
+    assert.equal(printed(r.stdout).length, records.length, r.stdout)
+    for (const want of ['BereqMethod    GET', 'BereqURL       /a', 'Begin          bereq 1 fetch']) assert.ok(printed(r.stdout).includes(want), `${want}\n${r.stdout}`)
   })
 
   it('the data text is varnishlog\'s: plain up to the NUL, unsafe tags %-escaped, binary tags in hex', () => {

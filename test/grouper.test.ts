@@ -193,6 +193,24 @@ describe('Grouper', () => {
     )
   })
 
+  it('-L 1, a fetch that begins after its parent\'s Link: no record goes to a transaction already emitted', () => {
+    const parent = req(1, 0, 'rxreq', '/a', 10, [raw(1, 'Link', 'bereq 2 fetch')])
+    assert.match(parent[6], /Link/)
+    const input = [...parent.slice(0, 7), ...bereq(2, 1, 'fetch', 10), ...parent.slice(7)]
+    const trees: Transaction[] = []
+    const count = (tx: Transaction): number => tx.tags.length + tx.children.reduce((n, c) => n + count(c), 0)
+    let atEmit = 0
+    const g = new Grouper({ maxPending: 1, timeout: 0 }, (tree) => {
+      trees.push(tree)
+      atEmit += count(tree)
+    })
+    for (const l of input) g.push(parseLine(l))
+    g.flush('eof')
+    // Each record was in its tree when the tree was emitted, and nothing was added to a tree after.
+    assert.equal(atEmit, input.length)
+    assert.equal(trees.reduce((n, t) => n + count(t), 0), input.length)
+  })
+
   it('never keeps more than -L transactions', () => {
     let max = 0
     const g = new Grouper({ maxPending: 50, timeout: 0 }, () => {})

@@ -352,13 +352,15 @@ export class Grouper implements LineSink {
   }
 
   private create(vxid: number, type: TxType): Transaction {
-    const tx = newTransaction(vxid, type, this.now, false, this.seq)
-    if (!this.slowest) tx.slowest = NaN
-    this.pending.set(vxid, tx)
-    if (this.pending.size > this.opts.maxPending) {
+    // -L: the oldest goes before the new one is added, so that it cannot take the new one along in its tree (a
+    // fetch its Link names): the new one's records would follow a transaction already emitted.
+    if (this.pending.size >= this.opts.maxPending && this.pending.size > 0) {
       const oldest = this.pending.values().next().value as Transaction
       this.evict(oldest, 'overflow')
     }
+    const tx = newTransaction(vxid, type, this.now, false, this.seq)
+    if (!this.slowest) tx.slowest = NaN
+    this.pending.set(vxid, tx)
     return tx
   }
 
