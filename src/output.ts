@@ -66,6 +66,35 @@ export class OutputBuffer {
     this.start = this.end = 0
   }
 
+  /** For a writer of bytes (src/render/json.ts): the block it writes into, from `at`. */
+  get block(): Buffer {
+    return this.buf
+  }
+
+  get at(): number {
+    return this.end
+  }
+
+  /** The writer has written block[at, o) and needs room for `need` bytes more: they move to a new block with
+   *  room (the bytes before them are sealed); returns where they end in it (now `block`). */
+  grow(o: number, need: number): number {
+    const part = o - this.end
+    const next = Buffer.allocUnsafe(Math.max(BLOCK, 2 * (part + need)))
+    this.buf.copy(next, 0, this.end, o)
+    this.seal()
+    this.buf = next
+    this.start = this.end = 0
+    return part
+  }
+
+  /** The writer's bytes up to `o` of `block` are pushed. */
+  commit(o: number): void {
+    const n = o - this.end
+    this.end = o
+    this.length += n
+    this.round += n
+  }
+
   /** Adds bytes already encoded (records a worker rendered), copied: the caller may reuse its memory at once. */
   pushBytes(b: Uint8Array): void {
     this.room(b.length)

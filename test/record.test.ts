@@ -134,6 +134,13 @@ describe('record fields', () => {
     assert.deepEqual([r.response.status, r.response.reason], [503, 'Service Unavailable'], 'the last status is what was sent')
   })
 
+  it('an unset removes the last header of that name (in any case) and value, once, from the headers before it', async () => {
+    const body = ['RespStatus 200', 'RespHeader A: 1', 'RespHeader B: 2', 'RespHeader a: 1', 'RespHeader C: 3', 'RespUnset A: 1', 'RespUnset D: 4', 'RespHeader D: 4']
+    const want = [['A', '1'], ['B', '2'], ['C', '3'], ['D', '4']]
+    // As JSON output writes them, from the logged lines (test/json-writer.test.ts: the same as the pairs).
+    assert.deepEqual((await one(body)).response.headers, want)
+  })
+
   it('decodes UTF-8 and writes invalid bytes as \\xNN', async () => {
     const r = await one(['ReqURL /s?q=\xc3\xbc\xff'])
     assert.equal(r.request.url, '/s?q=ü\\xff')

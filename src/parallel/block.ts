@@ -13,6 +13,7 @@ import { buildRecord } from '../vsl/record.js'
 import { countRecord, countTree, newRecordCounts, type RecordCounts } from '../record-counts.js'
 import type { TreePredicate } from '../filter/tree.js'
 import type { ClientRecord } from '../vsl/types.js'
+import type { RecordWriter } from '../render/renderer.js'
 
 export interface BlockJob {
   seq: number
@@ -65,6 +66,8 @@ export interface BlockStages {
   render: (rec: ClientRecord) => string
   /** How the rendered text is written. */
   encoding: TextEncoding
+  /** Writes a shown record (compileWriter of render and encoding). */
+  write: RecordWriter
 }
 
 /** Runs blocks into a lane's output slots in turn (see src/parallel/reader.ts for why that is safe): the records
@@ -102,7 +105,7 @@ export function transferList(r: BlockResult): ArrayBuffer[] {
 }
 
 export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStages, out = new OutputBuffer(), log = new PositionLog(), records = new RecordStore()): BlockResult {
-  const { keep, keepTree, keepBound, render, encoding } = stages
+  const { keep, keepTree, keepBound, write } = stages
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, job.length)
   const tally = newRecordCounts()
   const marks: number[] = []
@@ -121,7 +124,7 @@ export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStag
     countRecord(tally, rec)
     if (keep !== null && !keep(rec)) return
     tally.shown++
-    out.push(render(rec), encoding)
+    write(rec, out)
     marks.push(grouper.pos, out.length)
   })
   const read = job.format === 0 ? readLines(buf, job, grouper) : readRecords(buf, job, grouper, store)

@@ -1,12 +1,12 @@
-// Owns choosing the renderer: Options in, one `(record) => string` out, compiled once (for the run, and for each
-// worker of the parallel reader).
+// Owns choosing the renderer: Options in, one `(record) => string` out, and the writer that puts its records into
+// the output buffer (compileWriter); compiled once (for the run, and for each worker of the parallel reader).
 
 import type { Options } from '../args.js'
-import type { TextEncoding } from '../output.js'
+import type { OutputBuffer, TextEncoding } from '../output.js'
 import type { ClientRecord } from '../vsl/types.js'
 import { compileCompact } from './compact.js'
 import { compileFormat, NCSA_FORMAT } from './format.js'
-import { renderJson } from './json.js'
+import { renderJson, writeJson } from './json.js'
 import { renderLog } from './log.js'
 import { createPalette } from './palette.js'
 
@@ -27,4 +27,14 @@ export function compileRenderer(opts: Options & { useColor: boolean }): (rec: Cl
  *  characters a terminal would act on. */
 export function renderEncoding(output: Options['output']): TextEncoding {
   return output === 'log' ? 'latin1' : output === 'json' ? 'json' : 'utf8'
+}
+
+/** Writes a shown record into the output buffer. */
+export type RecordWriter = (rec: ClientRecord, out: OutputBuffer) => void
+
+/** The writer of a renderer's records: JSON's writes its bytes itself (src/render/json.ts), any other's text is
+ *  pushed with its encoding. */
+export function compileWriter(render: (rec: ClientRecord) => string, encoding: TextEncoding): RecordWriter {
+  if (render === renderJson) return writeJson
+  return (rec, out) => out.push(render(rec), encoding)
 }

@@ -8,7 +8,7 @@ import type { Predicate } from '../filter/predicate.js'
 import type { TreePredicate } from '../filter/tree.js'
 import { countRecord, countTree } from '../record-counts.js'
 import type { TextEncoding } from '../output.js'
-import { compileRenderer, renderEncoding } from '../render/renderer.js'
+import { compileRenderer, compileWriter, renderEncoding, type RecordWriter } from '../render/renderer.js'
 import { renderStats, statsJson } from '../stats/render.js'
 import { StatsCollector } from '../stats/stats.js'
 import { createPalette } from '../render/palette.js'
@@ -26,6 +26,8 @@ export interface RecordStages {
   /** Whether a tree's record can be shown, before it is built (not with --stats, which sees every record). */
   keepTree: TreePredicate | null
   render: (rec: ClientRecord) => string
+  /** Writes a shown record into the output buffer (compileWriter of render and encoding). */
+  write: RecordWriter
   /** --stats: the statistics of the records seen (shown or not). */
   collector: StatsCollector | null
   /** --top: every shown record goes to it (none is printed). */
@@ -45,11 +47,13 @@ export function compileRecordStages(opts: Options & { useColor: boolean }, view:
   const { keep, keepTree, keepBuilt, keepBound } = compileFilter(opts.filters, opts.queries, opts.caseless)
   // --stats looks at every record: no tree test then.
   const tree = opts.stats === 'off'
+  const render = compileRenderer(opts)
   return {
     keep: tree ? keepBuilt : keep,
     keepTree: tree ? keepTree : null,
     keepBound: tree ? keepBound : null,
-    render: compileRenderer(opts),
+    render,
+    write: compileWriter(render, renderEncoding(opts.output)),
     collector: opts.stats === 'off' ? null : new StatsCollector(),
     view,
     printRecords: view === null && opts.printRecords && (opts.stats === 'off' || opts.stats === 'with-records'),
@@ -90,7 +94,7 @@ export class RecordStage {
   readonly emit = (root: Transaction, incomplete: IncompleteReason | null): void => {
     const rec = this.decide(root, incomplete)
     if (rec === null) return
-    if (this.stages.printRecords) this.out.buffer.push(this.stages.render(rec), this.stages.encoding)
+    if (this.stages.printRecords) this.stages.write(rec, this.out.buffer)
     if (this.sink !== null) this.sink.push(this.stages.row!(rec))
   }
 

@@ -501,6 +501,7 @@ const NONE: number[] = []
 /** Request line fields, with the headers decoded on first access. */
 class LazyRequest implements HttpRequest {
   private decoded: Header[] | null = null
+  private kept: string[] | null = null
   constructor(
     readonly method: string | null,
     readonly url: string | null,
@@ -509,13 +510,17 @@ class LazyRequest implements HttpRequest {
     private readonly unsets: number[],
   ) {}
   get headers(): Header[] {
-    return (this.decoded ??= applyHeaders(this.raw, this.unsets))
+    return (this.decoded ??= this.lines.map(header))
+  }
+  get lines(): readonly string[] {
+    return this.unsets.length === 0 ? this.raw : (this.kept ??= keptLines(this.raw, this.unsets))
   }
 }
 
 /** Status line fields, with the headers decoded on first access. */
 class LazyResponse implements HttpResponse {
   private decoded: Header[] | null = null
+  private kept: string[] | null = null
   constructor(
     readonly status: number | null,
     readonly reason: string | null,
@@ -524,33 +529,38 @@ class LazyResponse implements HttpResponse {
     private readonly unsets: number[],
   ) {}
   get headers(): Header[] {
-    return (this.decoded ??= applyHeaders(this.raw, this.unsets))
+    return (this.decoded ??= this.lines.map(header))
+  }
+  get lines(): readonly string[] {
+    return this.unsets.length === 0 ? this.raw : (this.kept ??= keptLines(this.raw, this.unsets))
   }
 }
 
-/** Header records in log order; those at the `unsets` indexes are unsets (RespUnset, BereqUnset). */
-function applyHeaders(raw: string[], unsets: number[]): Header[] {
-  let out: Header[] = []
+/** Header records in log order, less those the records at the `unsets` indexes unset (RespUnset, BereqUnset) and
+ *  the unsets themselves. */
+function keptLines(raw: string[], unsets: number[]): string[] {
+  const out: string[] = []
   let u = 0
   for (let i = 0; i < raw.length; i++) {
     if (u < unsets.length && unsets[u] === i) {
-      out = unset(out, raw[i])
+      unset(out, raw[i])
       u++
-    } else out.push(header(raw[i]))
+    } else out.push(raw[i])
   }
   return out
 }
 
 /** Applies `RespUnset Name: value`: removes the last header with that exact line (the one VCL unset). */
-function unset(headers: Header[], d: string): Header[] {
+function unset(lines: string[], d: string): void {
   const [name, value] = header(d)
-  for (let i = headers.length - 1; i >= 0; i--) {
-    if (headers[i][1] === value && headers[i][0].toLowerCase() === name.toLowerCase()) {
-      headers.splice(i, 1)
-      break
+  const lower = name.toLowerCase()
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const [n, v] = header(lines[i])
+    if (v === value && n.toLowerCase() === lower) {
+      lines.splice(i, 1)
+      return
     }
   }
-  return headers
 }
 
 // Timestamp records: `Label: <abs> <since start> <since last>` (field 0 is the label).

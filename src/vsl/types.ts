@@ -94,6 +94,9 @@ export interface HttpRequest {
   url: string | null
   protocol: string | null
   headers: Header[]
+  /** The header records as logged (latin1: a char per byte, `Name: value`) when `headers` is header() of each, in
+   *  order: the JSON writer writes them from these. Absent where a record has only the pairs. */
+  readonly lines?: readonly string[]
 }
 
 export interface HttpResponse {
@@ -101,6 +104,9 @@ export interface HttpResponse {
   reason: string | null
   protocol: string | null
   headers: Header[]
+  /** The header records as logged (latin1: a char per byte, `Name: value`) when `headers` is header() of each, in
+   *  order: the JSON writer writes them from these. Absent where a record has only the pairs. */
+  readonly lines?: readonly string[]
 }
 
 export interface Bytes {
