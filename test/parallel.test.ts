@@ -122,6 +122,27 @@ describe('parallel reader', () => {
     }
   })
 
+  it('vxids that begin again (varnishd restarted, or captures joined): the same records as one thread', async () => {
+    // A capture repeated: every vxid begins again, in the same block as before or in the next. A block where one
+    // does hands all its lines on (Grouper.reused). Before, such a block took a session's Begin into the
+    // transaction its tail had made, printed sessions as requests, gave one run's children to the other's
+    // parent, and evicted as reused a request that waited for its session's address from another block.
+    const copies = (file: string, n: number): string => {
+      const path = join(tmp, `${file.replace(/\//g, '_')}-x${n}`)
+      const bytes = readFileSync(repoPath(file))
+      // A binary log: one file header, the records again and again (one file, as varnishlog -w writes it).
+      const parts = file.endsWith('.vsl') ? [bytes, ...Array.from({ length: n - 1 }, () => bytes.subarray(4))] : Array.from({ length: n }, () => bytes)
+      writeFileSync(path, Buffer.concat(parts))
+      return path
+    }
+    for (const blockBytes of [524288, 1048576]) await same(copies('fixtures/lab/lab.raw.log', 8), { output: 'json' }, blockBytes)
+    await same(copies('fixtures/lab/lab.vxid.log', 8), { output: 'json' }, 65536)
+    await same(copies('fixtures/lab/lab.request.log', 8), { output: 'log' }, 262144)
+    const vsl = copies('fixtures/lab/lab.vsl', 12)
+    await same(vsl, { output: 'json' }, 786432)
+    await same(vsl, { filters: { ...NO_FILTERS, slow: 0 }, output: 'log' }, 786432)
+  })
+
   it('blocks whose output is larger than the main thread copies out, and blocks the main thread runs ahead', async () => {
     // The main thread runs blocks while the worker has three and an earlier result is not back: their results wait
     // in order, a small output copied out of its slot, a large one (--json of 256 KiB blocks) keeping one of two.

@@ -83,6 +83,7 @@ export class Grouper implements LineSink {
   /** What the last header opened when it is not a transaction: 1 session, 2 non-transactional records. */
   private currentOther: 0 | 1 | 2 = 0
   private currentSession: Session | null = null
+  private currentSessionVxid = 0
   /** Where a continuation line goes: the transaction that got the last record, or what to count it as. */
   private lastTx: Transaction | null = null
   private lastOther: 0 | 1 | 2 = 0
@@ -112,6 +113,14 @@ export class Grouper implements LineSink {
   private stampSecs = -1
   /** Block mode: the last record line went to a transaction whose Begin this block has not read. */
   private afterFragment = false
+  /** Block mode: the vxids of the transactions the block read (begun here or not). */
+  private readonly created = new Set<number>()
+  /** Block mode: a vxid began again in the block (varnishd restarted, or logs were joined). Where a transaction
+   *  that waits for another block (its Begin, a child, its parent or its session may be there) is of an earlier
+   *  run of the vxids than the records after it, the block cannot tell them apart as the sequential grouper does
+   *  (which has finished it by then): a child of the later run could be taken as the earlier one's. The block is
+   *  then read again, whole, by the grouper that reads on (src/parallel/block.ts). */
+  reused = false
   /** A header below level 1 was read: a grouped layout, where subrequests follow their parent. */
   private deepHeaders = false
   /** The input is in the vxid grouping (as its first lines say, set before the first line): each transaction on
@@ -192,6 +201,7 @@ export class Grouper implements LineSink {
       this.lastOther = 1
       this.counts.session++
       this.currentSession = this.session(vxid)
+      this.currentSessionVxid = vxid
       this.openHeader = this.pos
       this.openKind = 1
       return
@@ -199,6 +209,7 @@ export class Grouper implements LineSink {
     this.openHeader = -1
     this.currentOther = 0
     this.counts.tx++
+    if (this.track && this.created.has(vxid)) this.reused = true
     let tx = this.pending.get(vxid)
     if (tx !== undefined && tx.reason !== '') {
       // A header for a vxid that already began: varnishd restarted and handed out the same vxid again.
@@ -224,7 +235,7 @@ export class Grouper implements LineSink {
       if (tx === null) {
         if (this.currentOther === 1) {
           this.sessionRecord(this.currentSession!, tag, data)
-          if (tag === 'End') this.currentSession!.ended = true
+          if (tag === 'End') this.endSession()
         }
         else if (this.currentOther === 2) this.counts.nontx++
         else if (this.track && this.atHead) this.head.push(this.pos)
@@ -239,6 +250,8 @@ export class Grouper implements LineSink {
       return
     } else {
       tx = this.pending.get(vxid)
+      // Block mode: a Begin for a vxid read before, but not of a transaction still waiting for its Begin.
+      if (this.track && tag === 'Begin' && this.created.has(vxid) && !(tx !== undefined && tx.state === 0 && tx.reason === '')) this.reused = true
       if (tx === undefined) {
         const s = this.sessions.get(vxid)
         // A transaction beginning under a session's vxid: varnishd handed it out again (vxids wrap), and the
@@ -361,6 +374,7 @@ export class Grouper implements LineSink {
     const tx = newTransaction(vxid, type, this.now, false, this.seq)
     if (!this.slowest) tx.slowest = NaN
     this.pending.set(vxid, tx)
+    if (this.track) this.created.add(vxid)
     return tx
   }
 
@@ -463,6 +477,14 @@ export class Grouper implements LineSink {
       if (tx.t0 >= limit) break
       if (this.pending.get(tx.vxid) === tx) this.evict(tx, 'timeout')
     }
+  }
+
+  /** The group of the current session ended. Its address is kept for the requests that follow it in the session
+   *  grouping; in the vxid grouping its requests came before it, and one that follows is of another run of the
+   *  vxids (varnishd restarted), which this address is not for. */
+  private endSession(): void {
+    this.currentSession!.ended = true
+    if (this.vxidLayout) this.sessions.delete(this.currentSessionVxid)
   }
 
   private session(vxid: number): Session {

@@ -6,7 +6,7 @@
 import { Grouper, PositionLog, type LineCounts, type Leftovers } from '../group/grouper.js'
 import { RecordStore } from '../group/store.js'
 import { BinaryScanner, recordSize, type BadBytes, type VslVersion } from '../parse/binary.js'
-import { scanLine } from '../parse/line.js'
+import { scanLine, type LineSink } from '../parse/line.js'
 import { LineSplitter } from '../parse/lines.js'
 import { OutputBuffer, type TextEncoding } from '../output.js'
 import { buildRecord } from '../vsl/record.js'
@@ -129,6 +129,7 @@ export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStag
   })
   const read = job.format === 0 ? readLines(buf, job, grouper) : readRecords(buf, job, grouper, store)
   const rendered = out.take()
+  if (grouper.reused) return handedOn(job, buf, read, grouper.clock)
   return {
     seq: job.seq,
     ...tally,
@@ -153,6 +154,47 @@ interface BlockRead {
   sessions: Leftovers['sessions']
 }
 
+/** A block in which a vxid began again (Grouper.reused): what it read is dropped, and every line of it (every
+ *  record, of a binary block) is handed on, to be read by the grouper that reads on, as the sequential reader
+ *  reads them. Only what that grouper does not read is counted here: the lines, and a binary block's bad bytes. */
+function handedOn(job: BlockJob, buf: Buffer, read: BlockRead, clock: number): BlockResult {
+  const positions: number[] = []
+  const vers: number[] = []
+  if (job.format === 0) {
+    const splitter = new LineSplitter((_b, start) => positions.push(job.base + start))
+    splitter.push(buf)
+    if (job.last) splitter.end()
+  } else {
+    const scanner = blockScanner(buf, job, NO_LINES)
+    scanner.onRecord = (pos) => positions.push(pos)
+    scanner.scan(buf, 0, buf.length, job.base, true)
+    for (const p of positions) vers.push(scanner.versionAt(p))
+  }
+  const ends = positions.map((p, i) => (job.format === 0 ? lineEnd(buf, p - job.base) : p - job.base + recordSize(buf, p - job.base, vers[i] as VslVersion)))
+  const counts: LineCounts = { tx: 0, session: 0, nontx: 0, blank: 0, noise: 0, bad: read.bad?.spans ?? 0 }
+  return {
+    seq: job.seq,
+    ...newRecordCounts(),
+    out: new Uint8Array(0),
+    outSlot: -1,
+    outLength: 0,
+    marks: new Float64Array(0),
+    counts,
+    ...read,
+    leftBytes: copyOut(buf, job.base, positions, ends, job.format === 0 ? 10 : -1),
+    leftPos: Float64Array.from(positions),
+    leftVer: Uint8Array.from(vers),
+    sessions: [],
+    clock,
+  }
+}
+
+/** The end of the text line at p: its LF, or the block's end. */
+function lineEnd(buf: Buffer, p: number): number {
+  const nl = buf.indexOf(10, p)
+  return nl < 0 ? buf.length : nl
+}
+
 /** A text block: its lines to the grouper; what it leaves, as lines (each up to its LF, or to the block's end). */
 function readLines(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
   let lines = 0
@@ -165,10 +207,7 @@ function readLines(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
   splitter.push(buf)
   if (job.last) splitter.end()
   const left = grouper.leftovers()
-  const ends = left.positions.map((p) => {
-    const nl = buf.indexOf(10, p - base)
-    return nl < 0 ? buf.length : nl
-  })
+  const ends = left.positions.map((p) => lineEnd(buf, p - base))
   const leftBytes = copyOut(buf, base, left.positions, ends, 10)
   const leftPos = Float64Array.from(left.positions)
   const overlong = splitter.overlong
@@ -177,7 +216,7 @@ function readLines(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
 
 /** A binary block: its records to the grouper; what it leaves, as the records (of the version each was read in). */
 function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper, store: RecordStore | undefined): BlockRead {
-  const scanner = new BinaryScanner(job.format as VslVersion, grouper)
+  const scanner = blockScanner(buf, job, grouper)
   scanner.onRecord = (pos) => (grouper.pos = pos)
   if (store !== undefined) {
     scanner.lazy = true
@@ -185,11 +224,6 @@ function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper, store: Record
     store.tagAt = (pos) => scanner.tagAt(buf, pos, job.base)
     store.sizeAt = (pos) => scanner.sizeAt(buf, pos, job.base)
   }
-  // The block starts where the walker cut: its first record is believed as one after damage is (unless the block
-  // is the file's first), and it is read to its end (a record cut there is damage; only the file's last block may
-  // end inside one for real).
-  scanner.distrust = job.base > 4 && job.resync !== true
-  if (job.resync === true) scanner.continueBad()
   scanner.scan(buf, 0, buf.length, job.base, true)
   if (!job.last) scanner.bad.cutShort = null
   grouper.counts.bad += scanner.bad.spans
@@ -203,6 +237,19 @@ function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper, store: Record
   const leftPos = Float64Array.from(left.positions)
   return { lines, overlong: 0, leftBytes, leftPos, leftVer: Uint8Array.from(vers), sessions: left.sessions, bad: scanner.bad, versions }
 }
+
+/** A scanner of a binary block. The block starts where the walker cut: its first record is believed as one after
+ *  damage is (unless the block is the file's first), and it is read to its end (a record cut there is damage;
+ *  only the file's last block may end inside one for real). */
+function blockScanner(buf: Buffer, job: BlockJob, sink: LineSink): BinaryScanner {
+  const scanner = new BinaryScanner(job.format as VslVersion, sink)
+  scanner.distrust = job.base > 4 && job.resync !== true
+  if (job.resync === true) scanner.continueBad()
+  return scanner
+}
+
+/** A sink that keeps nothing (the records of a block handed on are only found). */
+const NO_LINES: LineSink = { record(): void {}, header(): void {}, other(): void {} }
 
 /** The bytes buf[pos - base, end) of each unit, one after the other, each followed by `sep` (unless -1). */
 function copyOut(buf: Buffer, base: number, positions: number[], ends: number[], sep: number): Uint8Array {
