@@ -13,7 +13,7 @@ import { buildRecord } from '../vsl/record.js'
 import { countRecord, countTree, newRecordCounts, type RecordCounts } from '../record-counts.js'
 import type { TreePredicate } from '../filter/tree.js'
 import type { ClientRecord } from '../vsl/types.js'
-import type { RecordWriter } from '../render/renderer.js'
+import { compileWriter } from '../render/renderer.js'
 
 export interface BlockJob {
   seq: number
@@ -66,8 +66,6 @@ export interface BlockStages {
   render: (rec: ClientRecord) => string
   /** How the rendered text is written. */
   encoding: TextEncoding
-  /** Writes a shown record (compileWriter of render and encoding). */
-  write: RecordWriter
 }
 
 /** Runs blocks into a lane's output slots in turn (see src/parallel/reader.ts for why that is safe): the records
@@ -105,7 +103,8 @@ export function transferList(r: BlockResult): ArrayBuffer[] {
 }
 
 export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStages, out = new OutputBuffer(), log = new PositionLog(), records = new RecordStore()): BlockResult {
-  const { keep, keepTree, keepBound, write } = stages
+  const { keep, keepTree, keepBound } = stages
+  const write = compileWriter(stages.render, stages.encoding)
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, job.length)
   const tally = newRecordCounts()
   const marks: number[] = []

@@ -5,7 +5,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads'
 import { compileFilter } from '../filter/filter.js'
-import { compileRenderer, compileWriter, renderEncoding } from '../render/renderer.js'
+import { compileRenderer, renderEncoding } from '../render/renderer.js'
 import { compileRow, rowLabels } from '../sink/clickhouse/row.js'
 import { BlockRunner, transferList, type BlockJob } from './block.js'
 import type { WorkerData } from './reader.js'
@@ -15,14 +15,13 @@ const { settings, inSlots, outSlots } = workerData as WorkerData
 const rows = !settings.printRecords && settings.clickhouse !== null ? settings.clickhouse : null
 // Threads read without --stats: every tree is tested before its record is built.
 const { keepTree, keepBound, keepBuilt } = compileFilter(settings.filters, settings.queries, settings.caseless)
-const text = rows !== null ? { render: compileRow(rowLabels(rows, settings.instance)), encoding: 'utf8' as const } : { render: compileRenderer(settings), encoding: renderEncoding(settings.output) }
 const runner = new BlockRunner(
   {
     keep: keepBuilt,
     keepTree,
     keepBound,
-    ...text,
-    write: compileWriter(text.render, text.encoding),
+    render: rows !== null ? compileRow(rowLabels(rows, settings.instance)) : compileRenderer(settings),
+    encoding: rows === null ? renderEncoding(settings.output) : 'utf8',
   },
   inSlots.map((s) => new Uint8Array(s)),
   outSlots.map((s) => Buffer.from(s)),

@@ -12,7 +12,6 @@ import { badMessage } from './binary-input.js'
 import { DEFAULT_BLOCK, ParallelReader } from '../parallel/reader.js'
 import { LayoutSniffer } from '../parse/layout.js'
 import type { RecordStage, RecordStages } from './records.js'
-import { compileWriter } from '../render/renderer.js'
 import { describeReadError, type RunState } from './state.js'
 
 /** Files from this size on are read by worker threads (when there are cores for them). */
@@ -48,8 +47,7 @@ export class ParallelInput {
   async read(name: string, path: string, layout: string, limits: GrouperOptions, records: RecordStage, write: (bytes: Buffer) => Promise<void>, state: RunState): Promise<void> {
     const { keep, keepTree, keepBound, render, encoding, printRecords, row } = this.stages
     // The threads render what the one output takes: the printed text, or the sink's rows.
-    const text = printRecords ? { render, encoding } : { render: row!, encoding: 'utf8' as const }
-    const stages = { keep, keepTree, keepBound, ...text, write: compileWriter(text.render, text.encoding) }
+    const stages = printRecords ? { keep, keepTree, keepBound, render, encoding } : { keep, keepTree, keepBound, render: row!, encoding: 'utf8' as const }
     this.reader ??= new ParallelReader(this.opts, { threads: this.threads, blockBytes: this.blockBytes }, stages)
     const hooks = { emit: records.rendered, write, stopped: () => state.stopped || state.interrupted }
     try {
