@@ -126,5 +126,7 @@ describe('JSON writer', () => {
     const got = written(recs, Buffer.alloc(1000)).toString('utf8')
     assert.equal(got, recs.map(reference).join(''))
     assert.ok(got.includes(`["X-Long","${'v'.repeat(600_000)}"]`))
+    // As text (the parallel reader's merge), before and after it.
+    for (const r of [recs[0], recs[1], recs[2], recs[0]]) assert.equal(renderJson(r) + '\n', reference(r))
   })
 })

@@ -21,10 +21,13 @@ export function renderJson(rec: ClientRecord): string {
   scratch.rewind()
   writeJson(rec, scratch)
   const b = scratch.take()!
+  // A buffer grown for a large record is not kept for the next ones.
+  if (b.length > SCRATCH_KEEP) scratch = new OutputBuffer()
   return b.toString('utf8', 0, b.length - 1)
 }
 
-const scratch = new OutputBuffer()
+const SCRATCH_KEEP = 64 * 1024
+let scratch = new OutputBuffer()
 
 /** The header lists of the record being written, in the order of their `"headers":[]` in the text. */
 const lists: (HttpRequest | HttpResponse)[] = []
@@ -48,7 +51,10 @@ export function writeJson(rec: ClientRecord, out: OutputBuffer): void {
   room(1)
   buf[o++] = 10
   out.commit(o)
+  // Nothing of this record is kept referenced: its lists, and the output's block.
   lists.length = 0
+  buf = NO_BYTES
+  sink = scratch
 }
 
 /** Writes the text with the header lists in it; false when its chars are not all ASCII (units: its length, or -1
@@ -132,8 +138,9 @@ function jsonResponse(p: HttpResponse): object {
 
 // The writer's state while it writes one record (synchronously): the output buffer, its current block, and
 // where the next byte goes in it. `room(n)` before writing up to n bytes.
+const NO_BYTES = Buffer.alloc(0)
 let sink: OutputBuffer = scratch
-let buf: Buffer = Buffer.alloc(0)
+let buf: Buffer = NO_BYTES
 let o = 0
 
 function room(n: number): void {
