@@ -143,6 +143,25 @@ describe('parallel reader', () => {
     await same(vsl, { filters: { ...NO_FILTERS, slow: 0 }, output: 'log' }, 786432)
   })
 
+  it('a last line without its LF: in a block handed on, and in a transaction still open at the end', async () => {
+    // The splitter gives the last line from a copy of its own: its position is the block's tail, not its start
+    // (the main thread read the block's first line again in its place).
+    const rec = (vxid: number, tag: string, data: string): string => `${String(vxid).padStart(10)} ${tag.padEnd(14)} c ${data}`
+    const req = (vxid: number, url: string): string[] => [rec(vxid, 'Begin', 'req 0 rxreq'), rec(vxid, 'ReqStart', '1.2.3.4 5 a0'), rec(vxid, 'ReqURL', url)]
+    const cases = {
+      reused: [...req(1, '/a'), rec(1, 'End', ''), ...req(1, '/b'), rec(1, 'End', '')],
+      open: [...req(1, '/a'), rec(1, 'End', ''), ...req(2, '/b')],
+    }
+    for (const [name, lines] of Object.entries(cases)) {
+      for (const eol of ['\n', '\r\n']) {
+        const path = join(tmp, `last-line-${name}-${eol.length}.log`)
+        writeFileSync(path, lines.join(eol), 'latin1')
+        await same(path, { output: 'json' }, 4096)
+        await same(path, { output: 'log' }, 4096)
+      }
+    }
+  })
+
   it('blocks whose output is larger than the main thread copies out, and blocks the main thread runs ahead', async () => {
     // The main thread runs blocks while the worker has three and an earlier result is not back: their results wait
     // in order, a small output copied out of its slot, a large one (--json of 256 KiB blocks) keeping one of two.

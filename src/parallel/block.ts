@@ -160,7 +160,7 @@ function handedOn(job: BlockJob, buf: Buffer, read: BlockRead, clock: number): B
   const positions: number[] = []
   const vers: number[] = []
   if (job.format === 0) {
-    const splitter = new LineSplitter((_b, start) => positions.push(job.base + start))
+    const splitter = new LineSplitter((b, start) => positions.push(job.base + lineStart(buf, b, start)))
     splitter.push(buf)
     if (job.last) splitter.end()
   } else {
@@ -188,6 +188,12 @@ function handedOn(job: BlockJob, buf: Buffer, read: BlockRead, clock: number): B
   }
 }
 
+/** Where in the block a line the splitter gives (in `b`, from `start`) begins: the last line, without its LF, comes
+ *  from the splitter's own copy at end(), and is the block's tail. */
+function lineStart(buf: Buffer, b: Buffer, start: number): number {
+  return b === buf ? start : buf.lastIndexOf(10) + 1
+}
+
 /** The end of the text line at p: its LF, or the block's end. */
 function lineEnd(buf: Buffer, p: number): number {
   const nl = buf.indexOf(10, p)
@@ -200,7 +206,7 @@ function readLines(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
   const base = job.base
   const splitter = new LineSplitter((b, start, end) => {
     lines++
-    grouper.pos = base + start
+    grouper.pos = base + lineStart(buf, b, start)
     scanLine(b, start, end, grouper)
   })
   splitter.push(buf)
