@@ -143,6 +143,50 @@ describe('parallel reader', () => {
     await same(vsl, { filters: { ...NO_FILTERS, slow: 0 }, output: 'log' }, 786432)
   })
 
+  it('captures of different runs joined (the same vxids again, at another time): the same records as one thread', async () => {
+    // What a block reads that the main thread's grouper must know at its place among the lines handed on
+    // (src/parallel/reader.ts, BlockEvents). Before: the main thread kept a session's address after a block read
+    // its End, and gave it to the later run's request of that session without ReqStart (7.7 + 8.0, raw); a request
+    // of the earlier run still waiting for its parent was evicted at the end of the file, not where the later run
+    // began it again (7.7 + 8.0, vxid); and the later run's first transactions, waiting in the main thread, timed
+    // out when a block's log time (the earlier run's, weeks later) was applied after them (6.6 + lab, vxid).
+    const joined = (a: string, b: string, layout: string): string => {
+      const path = join(tmp, `joined-${a}-${b}.${layout}`)
+      writeFileSync(path, Buffer.concat([a, b].map((v) => readFileSync(repoPath(`fixtures/${v}/lab.${layout}`)))))
+      return path
+    }
+    await same(joined('varnish-7.7', 'varnish-8.0', 'raw.log'), { output: 'json' }, 6133)
+    await same(joined('varnish-7.7', 'varnish-8.0', 'vsl'), { output: 'json' }, 6133)
+    for (const block of [4099, 65536]) await same(joined('varnish-7.7', 'varnish-8.0', 'vxid.log'), { output: 'json' }, block)
+    await same(joined('varnish-6.6', 'lab', 'vxid.log'), { output: 'json' }, 20011)
+    await same(joined('varnish-6.6', 'lab', 'vxid.log'), { output: 'log', timeout: 5 }, 8192)
+  })
+
+  it("a session's End read in another block than its address: a later request of that number gets no address", async () => {
+    // Session 10 opens in the first block and closes (SessClose, End) in the second, which forgets it: the main
+    // thread, which knew its address, must forget it there too. A request of session 10 after that, without
+    // ReqStart, has no client address, as one thread reads it (before, it took the forgotten session's).
+    const rec = (vxid: number, tag: string, data: string): string => `${String(vxid).padStart(10)} ${tag.padEnd(14)} c ${data}`
+    const pad = (from: number): string[] =>
+      Array.from({ length: 40 }, (_, i) => [rec(from + i, 'Begin', 'req 1 rxreq'), rec(from + i, 'ReqStart', '10.0.0.1 1 a0'), rec(from + i, 'ReqURL', `/pad/${i}`), rec(from + i, 'End', '')]).flat()
+    const lines = [
+      rec(10, 'Begin', 'sess 0 HTTP/1'),
+      rec(10, 'SessOpen', '192.0.2.7 5555 a0 127.0.0.1 80 1796250434.000000 19'),
+      ...pad(100),
+      rec(10, 'SessClose', 'REM_CLOSE 0.001'),
+      rec(10, 'End', ''),
+      ...pad(200),
+      rec(11, 'Begin', 'req 10 rxreq'),
+      rec(11, 'ReqURL', '/late'),
+      rec(11, 'End', ''),
+    ]
+    const path = join(tmp, 'session-ended.log')
+    writeFileSync(path, lines.join('\n') + '\n', 'latin1')
+    await same(path, { output: 'json' }, 4096)
+    const late = (await runFile(path, { output: 'json', threads: 1 })).stdout.toString().split('\n').find((l) => l.includes('/late'))
+    assert.equal(JSON.parse(late!).client, null)
+  })
+
   it('a last line without its LF: in a block handed on, and in a transaction still open at the end', async () => {
     // The splitter gives the last line from a copy of its own: its position is the block's tail, not its start
     // (the main thread read the block's first line again in its place).

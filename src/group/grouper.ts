@@ -29,13 +29,27 @@ export interface GrouperOptions {
   store?: RecordStore
 }
 
-/** What a block leaves unfinished: the positions of the lines of its pending transactions, in order, and the
- *  sessions still open (vxid and client address), for the grouper that reads on. */
+/** What a block leaves unfinished: the positions of the lines of its pending transactions, in order, and what it
+ *  read of sessions, for the grouper that reads on. */
 export interface Leftovers {
   positions: number[]
-  /** Open sessions, each with the position of the line that opened it. */
-  sessions: [vxid: number, addr: string | null, pos: number][]
+  sessions: SessionEvent[]
+  /** The vxid and position of each transaction's Begin (or group header) read, in input order (a vxid may begin
+   *  again: Grouper.beganElsewhere). */
+  begun: number[]
+  /** Log time (whole seconds) and the position of the line that moved it on, each time it did, in input order:
+   *  the grouper that reads on moves on with it there (-T evicts what waits too long at that line). */
+  ticks: number[]
 }
+
+/** What a block read of a session, at the position of the line where it did (Grouper.sessionEvent): its records
+ *  (and address, if read) with no Begin before them (SESSION_SEEN: it began in an earlier block), its Begin
+ *  (SESSION_BEGUN: a new session under that vxid, open at the block's end), or its End (SESSION_ENDED: it is
+ *  forgotten, as the sequential grouper forgets it). */
+export type SessionEvent = [vxid: number, addr: string | null, pos: number, kind: number]
+export const SESSION_SEEN = 0
+export const SESSION_BEGUN = 1
+export const SESSION_ENDED = 2
 
 /** What became of every line read: a line either belongs to a client/backend transaction or is skipped. */
 export interface LineCounts {
@@ -66,8 +80,9 @@ export type EmitFn = (root: Transaction, incomplete: IncompleteReason | null) =>
 
 interface Session {
   addr: string | null
-  /** Block mode: where it was first seen, and whether its End was read. */
+  /** Block mode: where it was first seen, whether its Begin (or group header) was, and whether its End was read. */
   pos: number
+  begun: boolean
   ended: boolean
 }
 
@@ -78,6 +93,12 @@ export class Grouper implements LineSink {
   /** Transactions begun but not yet emitted, oldest first (Map keeps insertion order). */
   private readonly pending = new Map<number, Transaction>()
   private readonly sessions = new Map<number, Session>()
+  /** Block mode: each time log time moved on (Leftovers.ticks). */
+  private readonly ticks: number[] = []
+  /** Block mode: the vxid and position of each Begin (and transaction header) read, in order. */
+  private readonly begun: number[] = []
+  /** Block mode: the sessions whose End the block read (their SESSION_ENDED events). */
+  private readonly sessionEnds: SessionEvent[] = []
   /** Transaction of the last group header (grouped layouts), or null. */
   private current: Transaction | null = null
   /** What the last header opened when it is not a transaction: 1 session, 2 non-transactional records. */
@@ -200,7 +221,7 @@ export class Grouper implements LineSink {
       this.currentOther = 1
       this.lastOther = 1
       this.counts.session++
-      this.currentSession = this.session(vxid)
+      this.currentSession = this.session(vxid, true)
       this.currentSessionVxid = vxid
       this.openHeader = this.pos
       this.openKind = 1
@@ -209,7 +230,7 @@ export class Grouper implements LineSink {
     this.openHeader = -1
     this.currentOther = 0
     this.counts.tx++
-    if (this.track && this.created.has(vxid)) this.reused = true
+    if (this.track && this.beginsAgain(vxid)) this.reused = true
     let tx = this.pending.get(vxid)
     if (tx !== undefined && tx.reason !== '') {
       // A header for a vxid that already began: varnishd restarted and handed out the same vxid again.
@@ -251,7 +272,7 @@ export class Grouper implements LineSink {
     } else {
       tx = this.pending.get(vxid)
       // Block mode: a Begin for a vxid read before, but not of a transaction still waiting for its Begin.
-      if (this.track && tag === 'Begin' && this.created.has(vxid) && !(tx !== undefined && tx.state === 0 && tx.reason === '')) this.reused = true
+      if (this.track && tag === 'Begin' && this.beginsAgain(vxid) && !(tx !== undefined && tx.state === 0 && tx.reason === '')) this.reused = true
       if (tx === undefined) {
         const s = this.sessions.get(vxid)
         // A transaction beginning under a session's vxid: varnishd handed it out again (vxids wrap), and the
@@ -259,7 +280,7 @@ export class Grouper implements LineSink {
         if (s !== undefined && tag === 'Begin') this.sessions.delete(vxid) // a new session starts under it too
         else if (s !== undefined) {
           this.sessionRecord(s, tag, data)
-          if (tag === 'End') this.sessions.delete(vxid)
+          if (tag === 'End') this.forgetSession(vxid)
           this.lastTx = null
           this.lastOther = 1
           return
@@ -267,7 +288,7 @@ export class Grouper implements LineSink {
         // A session's own records. Varnish 6.0 ends an h2 session twice (`End` after the upgrade request's
         // ReqAcct, then `SessClose` and `End` when the connection closes): what follows the first End is the session's.
         if ((tag === 'Begin' && data.startsWith('sess')) || tag === 'SessClose') {
-          this.sessionRecord(this.session(vxid), tag, data)
+          this.sessionRecord(this.session(vxid, tag === 'Begin'), tag, data)
           this.lastTx = null
           this.lastOther = 1
           return
@@ -425,6 +446,7 @@ export class Grouper implements LineSink {
   advanceTo(t: number): void {
     if (t <= this.now) return
     this.now = t
+    if (this.track) this.ticks.push(t, this.pos)
     if (this.opts.timeout > 0 && t >= this.nextTimeoutCheck) {
       this.nextTimeoutCheck = t + 1
       this.expire()
@@ -436,10 +458,28 @@ export class Grouper implements LineSink {
     return this.now
   }
 
-  /** Block mode: a session that an earlier block opened, so that its later records are known as a session's. */
-  addSession(vxid: number, addr: string | null): void {
-    const s = this.session(vxid)
-    if (s.addr === null) s.addr = addr
+  /** Block mode: a transaction begins under `vxid` (its Begin or group header), noted for the grouper that reads
+   *  on (Leftovers.begun); whether the block read that vxid before. */
+  private beginsAgain(vxid: number): boolean {
+    this.begun.push(vxid, this.pos)
+    return this.created.has(vxid)
+  }
+
+  /** Block mode: a block read a transaction's Begin (or header) under `vxid` (Leftovers.begun). One still pending
+   *  here under it is of an earlier run of the vxids (varnishd restarted, or logs were joined), evicted as the
+   *  sequential grouper evicts it at that line. */
+  beganElsewhere(vxid: number): void {
+    const tx = this.pending.get(vxid)
+    if (tx !== undefined && tx.reason !== '') this.evict(tx, 'reused')
+  }
+
+  /** Block mode: what a block read of a session (SessionEvent), in input order with the lines it hands on: the
+   *  requests read after it take the address it has then, as when reading line by line. */
+  sessionEvent(vxid: number, addr: string | null, _pos: number, kind: number): void {
+    if (kind !== SESSION_SEEN) this.sessions.delete(vxid)
+    if (kind === SESSION_ENDED) return
+    const s = this.session(vxid, kind === SESSION_BEGUN)
+    if (addr !== null) s.addr = addr
   }
 
   /** Block mode: the lines of everything still pending and the open sessions, for the grouper that reads on. The
@@ -463,9 +503,9 @@ export class Grouper implements LineSink {
       else this.counts.nontx--
     }
     positions.sort((a, b) => a - b)
-    const sessions: Leftovers['sessions'] = []
-    for (const [vxid, s] of this.sessions) if (!s.ended) sessions.push([vxid, s.addr, s.pos])
-    return { positions, sessions }
+    const sessions = this.sessionEnds
+    for (const [vxid, s] of this.sessions) if (!s.ended) sessions.push([vxid, s.addr, s.pos, s.begun ? SESSION_BEGUN : SESSION_SEEN])
+    return { positions, sessions, begun: this.begun, ticks: this.ticks }
   }
 
   /** Evicts transactions that have waited longer than the timeout. Map order is first-seen order, so the scan
@@ -484,13 +524,19 @@ export class Grouper implements LineSink {
    *  vxids (varnishd restarted), which this address is not for. */
   private endSession(): void {
     this.currentSession!.ended = true
-    if (this.vxidLayout) this.sessions.delete(this.currentSessionVxid)
+    if (this.vxidLayout) this.forgetSession(this.currentSessionVxid)
   }
 
-  private session(vxid: number): Session {
+  /** A session's End: it is forgotten (a block tells the grouper that reads on, which may know it). */
+  private forgetSession(vxid: number): void {
+    this.sessions.delete(vxid)
+    if (this.track) this.sessionEnds.push([vxid, null, this.pos, SESSION_ENDED])
+  }
+
+  private session(vxid: number, begun = false): Session {
     let s = this.sessions.get(vxid)
     if (s === undefined) {
-      s = { addr: null, pos: this.pos, ended: false }
+      s = { addr: null, pos: this.pos, begun, ended: false }
       this.sessions.set(vxid, s)
       if (this.sessions.size > this.opts.maxPending) {
         // Sessions only lend their client address; the oldest is forgotten, never reported as a record.

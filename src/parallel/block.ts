@@ -3,7 +3,7 @@
 // so tests call it in-process. The grouper never evicts here (no -L, no -T): that is the main thread's call, which
 // sees the unfinished lines of every block in order (src/parallel/reader.ts).
 
-import { Grouper, PositionLog, type LineCounts, type Leftovers } from '../group/grouper.js'
+import { Grouper, PositionLog, type LineCounts, type Leftovers, type SessionEvent } from '../group/grouper.js'
 import { RecordStore } from '../group/store.js'
 import { BinaryScanner, recordSize, type BadBytes, type VslVersion } from '../parse/binary.js'
 import { scanLine, type LineSink } from '../parse/line.js'
@@ -50,7 +50,11 @@ export interface BlockResult extends RecordCounts {
   /** Binary blocks: what was not records, and the file versions read (bit 1: VSL\0, bit 2: VSL2). */
   bad: BadBytes | null
   versions: number
-  sessions: [vxid: number, addr: string | null, pos: number][]
+  sessions: SessionEvent[]
+  /** The vxid and position of each transaction's Begin the block read, in order (Leftovers.begun). */
+  begun: Float64Array
+  /** Each time the block's log time moved on, and where (Leftovers.ticks). */
+  ticks: Float64Array
   /** The latest log time the block saw (epoch seconds). */
   clock: number
 }
@@ -99,7 +103,7 @@ export class BlockRunner {
 
 /** The buffers a result can hand over (not the shared slots). */
 export function transferList(r: BlockResult): ArrayBuffer[] {
-  return [r.out.buffer, r.marks.buffer, r.leftBytes.buffer, r.leftPos.buffer, r.leftVer.buffer] as ArrayBuffer[]
+  return [r.out.buffer, r.marks.buffer, r.leftBytes.buffer, r.leftPos.buffer, r.leftVer.buffer, r.begun.buffer, r.ticks.buffer] as ArrayBuffer[]
 }
 
 export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStages, out = new OutputBuffer(), log = new PositionLog(), records = new RecordStore()): BlockResult {
@@ -151,6 +155,8 @@ interface BlockRead {
   leftPos: Float64Array
   leftVer: Uint8Array
   sessions: Leftovers['sessions']
+  begun: Float64Array
+  ticks: Float64Array
 }
 
 /** A block in which a vxid began again (Grouper.reused): what it read is dropped, and every line of it (every
@@ -184,6 +190,8 @@ function handedOn(job: BlockJob, buf: Buffer, read: BlockRead, clock: number): B
     leftPos: Float64Array.from(positions),
     leftVer: Uint8Array.from(vers),
     sessions: [],
+    begun: new Float64Array(0),
+    ticks: new Float64Array(0),
     clock,
   }
 }
@@ -216,7 +224,7 @@ function readLines(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
   const leftBytes = copyOut(buf, base, left.positions, ends, 10)
   const leftPos = Float64Array.from(left.positions)
   const overlong = splitter.overlong
-  return { lines: lines + overlong, overlong, leftBytes, leftPos, leftVer: new Uint8Array(0), sessions: left.sessions, bad: null, versions: 0 }
+  return { lines: lines + overlong, overlong, leftBytes, leftPos, leftVer: new Uint8Array(0), sessions: left.sessions, begun: Float64Array.from(left.begun), ticks: Float64Array.from(left.ticks), bad: null, versions: 0 }
 }
 
 /** A binary block: its records to the grouper; what it leaves, as the records (of the version each was read in). */
@@ -240,7 +248,7 @@ function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper, store: Record
   const lines = scanner.records + scanner.bad.spans
   const versions = [...scanner.versions].reduce((m, v) => m | v, 0)
   const leftPos = Float64Array.from(left.positions)
-  return { lines, overlong: 0, leftBytes, leftPos, leftVer: Uint8Array.from(vers), sessions: left.sessions, bad: scanner.bad, versions }
+  return { lines, overlong: 0, leftBytes, leftPos, leftVer: Uint8Array.from(vers), sessions: left.sessions, begun: Float64Array.from(left.begun), ticks: Float64Array.from(left.ticks), bad: scanner.bad, versions }
 }
 
 /** A scanner of a binary block. The block starts where the walker cut: its first record is believed as one after

@@ -168,6 +168,48 @@ class Lanes {
   }
 }
 
+/** What a block read that the main grouper must know at its place among the lines the block hands on, as when
+ *  reading line by line: the Begins (a vxid that begins again evicts the transaction of an earlier run still
+ *  pending here), what it read of sessions (their addresses, and their Ends), and its log time moving on (-T). */
+class BlockEvents {
+  private readonly sessions: BlockResult['sessions']
+  private k = 0
+  private b = 0
+  private t = 0
+
+  constructor(
+    private readonly r: BlockResult,
+    private readonly merge: Grouper,
+    private readonly at: (pos: number) => void,
+  ) {
+    this.sessions = r.sessions.sort((a, b) => a[2] - b[2])
+  }
+
+  /** The events before the line at `pos`, in input order (a Begin at it too: that line is the Begin). */
+  upTo(pos: number): void {
+    const { begun, ticks } = this.r
+    const sessions = this.sessions
+    for (;;) {
+      const b = this.b < begun.length ? begun[this.b + 1] : Infinity
+      const s = this.k < sessions.length ? sessions[this.k][2] : Infinity
+      const t = this.t < ticks.length ? ticks[this.t + 1] : Infinity
+      const next = Math.min(b, s, t)
+      if (next === Infinity || next > pos || (next === pos && b !== pos)) return
+      this.at(next)
+      if (next === b) {
+        this.merge.beganElsewhere(begun[this.b])
+        this.b += 2
+      } else if (next === s) this.merge.sessionEvent(...sessions[this.k++])
+      else {
+        // Log time moved on (-T evicts what waits too long), by the line at `next`: one the block hands on is read
+        // first, and moves it on itself.
+        this.merge.advanceTo(ticks[this.t])
+        this.t += 2
+      }
+    }
+  }
+}
+
 export class ParallelReader {
   private workers: Worker[] = []
   /** Per lane (0: the main thread, then one per worker): its input and output slots (a worker's SLOTS each; the
@@ -426,12 +468,10 @@ export class ParallelReader {
     if (r.bad !== null) addBadBytes((totals.bad ??= { spans: 0, bytes: 0, first: null, cutShort: null }), r.bad)
     totals.versions = (totals.versions ?? 0) | r.versions
     const buf = Buffer.from(r.leftBytes.buffer, r.leftBytes.byteOffset, r.leftBytes.byteLength)
-    // The sessions the block left open are known from where they opened on, as when reading line by line.
-    const sessions = r.sessions.sort((a, b) => a[2] - b[2])
-    let k = 0
+    const events = new BlockEvents(r, merge, at)
     let s = 0
     for (let i = 0; i < r.leftPos.length; i++) {
-      for (; k < sessions.length && sessions[k][2] < r.leftPos[i]; k++) merge.addSession(sessions[k][0], sessions[k][1])
+      events.upTo(r.leftPos[i])
       at(r.leftPos[i])
       if (scanner !== null) {
         const v = r.leftVer[i] as VslVersion
@@ -445,7 +485,7 @@ export class ParallelReader {
       scanLine(buf, s, nl > s && buf[nl - 1] === 13 ? nl - 1 : nl, merge) // CRLF, as the line splitter reads it
       s = nl + 1
     }
-    for (; k < sessions.length; k++) merge.addSession(sessions[k][0], sessions[k][1])
+    events.upTo(Infinity)
   }
 
   /** Writes a block's records and those the main grouper completed meanwhile, in the order they completed. */
