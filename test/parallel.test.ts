@@ -187,6 +187,51 @@ describe('parallel reader', () => {
     assert.equal(JSON.parse(late!).client, null)
   })
 
+  it('the session grouping: a session whose End one block read lends its address to its requests in the next', async () => {
+    // In the session grouping a session's own records (End too) come before its requests: one with many requests
+    // spans blocks, cut between lines (no blank line inside a group). Its requests without ReqStart (HTTP/2,
+    // garbage) take its address, as one thread gives it (before, only a session still open at a block's end was
+    // passed on, and those requests had no address).
+    const lines = ['*   << Session  >> 10        ', '-   Begin          sess 0 HTTP/1', '-   SessOpen       192.0.2.7 5555 a0 127.0.0.1 80 1796250434.000000 19']
+    for (let i = 0; i < 60; i++) lines.push(`-   Link           req ${11 + i} rxreq`)
+    lines.push('-   SessClose      REM_CLOSE 0.001', '-   End            ')
+    for (let i = 0; i < 60; i++) {
+      lines.push(`**  << Request  >> ${11 + i}        `, '--  Begin          req 10 rxreq', '--  Timestamp      Start: 1796250434.000100 0.000000 0.000000')
+      lines.push(`--  ReqURL         /h2/${i}`, '--  RespStatus     200', '--  End            ')
+    }
+    for (const eol of ['\n', '\r\n']) {
+      const path = join(tmp, `session-requests-${eol.length}.log`)
+      writeFileSync(path, lines.join(eol) + eol + eol, 'latin1')
+      await same(path, { output: 'json' }, 4096)
+      const out = (await runFile(path, { output: 'json', threads: 1 })).stdout.toString().trim().split('\n')
+      assert.equal(out.length, 60)
+      for (const l of out) assert.deepEqual(JSON.parse(l).client, { ip: '192.0.2.7', port: 5555 })
+    }
+  })
+
+  it('damaged text: blank-looking and header-looking lines at a block start, CRLF groups: read as by one thread', async () => {
+    // A line of spaces is a blank line: at a block's start it no longer ends the group an earlier block opened
+    // (its records after it were counted unparseable). A text line that starts like a header (`* broken`) no
+    // longer starts a block (it continues the line before, which only the block before knows). CRLF groups are
+    // cut at their blank lines, as LF ones are.
+    const insert = (file: string, text: string): string => {
+      const path = join(tmp, `inserted-${file.replace(/\W/g, '_')}-${text.length}.log`)
+      const lines = readFileSync(repoPath(file), 'latin1').split('\n')
+      writeFileSync(path, lines.flatMap((l, i) => (i % 97 === 50 ? [l, text] : [l])).join('\n'), 'latin1')
+      return path
+    }
+    for (const file of ['fixtures/lab/lab.request.log', 'fixtures/lab/lab.session.log']) {
+      const path = insert(file, '   ')
+      for (const block of [4096, 6133]) await same(path, { output: 'json' }, block)
+    }
+    await same(insert('fixtures/lab/lab.raw.log', '* broken header'), { output: 'json' }, 6133)
+    for (const layout of ['vxid-v', 'request-v', 'session']) {
+      const path = join(tmp, `crlf-${layout}.log`)
+      writeFileSync(path, readFileSync(repoPath(`fixtures/lab/lab.${layout}.log`), 'latin1').replace(/\n/g, '\r\n'), 'latin1')
+      for (const block of [4096, 6133]) await same(path, { output: 'json' }, block)
+    }
+  })
+
   it('a last line without its LF: in a block handed on, and in a transaction still open at the end', async () => {
     // The splitter gives the last line from a copy of its own: its position is the block's tail, not its start
     // (the main thread read the block's first line again in its place).

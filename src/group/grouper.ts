@@ -80,10 +80,9 @@ export type EmitFn = (root: Transaction, incomplete: IncompleteReason | null) =>
 
 interface Session {
   addr: string | null
-  /** Block mode: where it was first seen, whether its Begin (or group header) was, and whether its End was read. */
+  /** Block mode: where it was first seen, and whether its Begin (or group header) was. */
   pos: number
   begun: boolean
-  ended: boolean
 }
 
 const MAX_DEPTH = 256
@@ -175,10 +174,16 @@ export class Grouper implements LineSink {
   other(kind: OtherLine['kind'], text: string): void {
     switch (kind) {
       case 'blank':
+        // Block mode: a blank line before the block's first header (or record) is handed on with the lines around
+        // it: it does not end the group an earlier block's header opened (the records after it are that group's,
+        // as when reading line by line), but a text line after it continues nothing.
+        if (this.track && this.atHead) {
+          this.head.push(this.pos)
+          return
+        }
         this.counts.blank++
         this.lastTx = null
         this.lastOther = 0
-        this.atHead = false
         this.openHeader = -1
         this.afterFragment = false
         return
@@ -504,7 +509,8 @@ export class Grouper implements LineSink {
     }
     positions.sort((a, b) => a - b)
     const sessions = this.sessionEnds
-    for (const [vxid, s] of this.sessions) if (!s.ended) sessions.push([vxid, s.addr, s.pos, s.begun ? SESSION_BEGUN : SESSION_SEEN])
+    // Ended ones too: in the session grouping a session is kept after its End for the requests that follow it.
+    for (const [vxid, s] of this.sessions) sessions.push([vxid, s.addr, s.pos, s.begun ? SESSION_BEGUN : SESSION_SEEN])
     return { positions, sessions, begun: this.begun, ticks: this.ticks }
   }
 
@@ -523,7 +529,6 @@ export class Grouper implements LineSink {
    *  grouping; in the vxid grouping its requests came before it, and one that follows is of another run of the
    *  vxids (varnishd restarted), which this address is not for. */
   private endSession(): void {
-    this.currentSession!.ended = true
     if (this.vxidLayout) this.forgetSession(this.currentSessionVxid)
   }
 
@@ -536,7 +541,7 @@ export class Grouper implements LineSink {
   private session(vxid: number, begun = false): Session {
     let s = this.sessions.get(vxid)
     if (s === undefined) {
-      s = { addr: null, pos: this.pos, begun, ended: false }
+      s = { addr: null, pos: this.pos, begun }
       this.sessions.set(vxid, s)
       if (this.sessions.size > this.opts.maxPending) {
         // Sessions only lend their client address; the oldest is forgotten, never reported as a record.

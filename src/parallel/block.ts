@@ -28,6 +28,8 @@ export interface BlockJob {
   format: 0 | VslVersion
   /** Binary: the block starts inside bad bytes that the block before it counted. */
   resync?: boolean
+  /** Text in the vxid grouping (Grouper.vxidLayout). */
+  vxidLayout?: boolean
 }
 
 export interface BlockResult extends RecordCounts {
@@ -130,6 +132,7 @@ export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStag
     write(rec, out)
     marks.push(grouper.pos, out.length)
   })
+  grouper.vxidLayout = job.vxidLayout === true
   const read = job.format === 0 ? readLines(buf, job, grouper) : readRecords(buf, job, grouper, store)
   const rendered = out.take()
   if (grouper.reused) return handedOn(job, buf, read, grouper.clock)

@@ -109,14 +109,40 @@ export interface ReadTotals extends RecordCounts {
 function beforeText(buf: Buffer, start: number, cut: number, n: number): number {
   let at = cut
   for (let k = 0; k < 64 && at < n; k++) {
-    const c = buf[at]
-    // A record (`-`, a raw line's padded vxid), a group header (`*`), a blank line.
-    if (c === 45 || c === 32 || (c >= 48 && c <= 57) || c === 42 || c === 10 || c === 13) return at
+    if (opensContext(buf, at, n)) return at
     const p = at - 2 < start ? -1 : buf.lastIndexOf(10, at - 2)
     if (p < start) return cut
     at = p + 1
   }
   return cut
+}
+
+/** Whether the line at `at` is a record, a group header or a blank line: what a line after it continues does not
+ *  depend on the lines before it. (Text, even text that starts as a header does, continues the line before.) */
+function opensContext(buf: Buffer, at: number, n: number): boolean {
+  const c = buf[at]
+  if (c === 10 || c === 13) return true
+  // A record (`-`, a raw line's padded vxid), a group header (`*`).
+  if (!(c === 45 || c === 32 || (c >= 48 && c <= 57) || c === 42)) return false
+  const nl = buf.indexOf(10, at)
+  const end = nl < 0 || nl >= n ? n : nl > at && buf[nl - 1] === 13 ? nl - 1 : nl
+  LINE_KIND.kind = ''
+  scanLine(buf, at, end, LINE_KIND)
+  return LINE_KIND.kind !== 'text' && LINE_KIND.kind !== 'noise'
+}
+
+/** What scanLine made of a line: 'record', 'header' or the kind of other line. */
+const LINE_KIND = {
+  kind: '',
+  record(): void {
+    LINE_KIND.kind = 'record'
+  },
+  header(): void {
+    LINE_KIND.kind = 'header'
+  },
+  other(kind: string): void {
+    LINE_KIND.kind = kind
+  },
 }
 
 /** Which lane (0: the main thread, then the workers) runs each block, and with which of its input slots. */
@@ -353,7 +379,7 @@ export class ParallelReader {
           }
           if (cut > start) {
             if (start > 0) buf.copy(buf, 0, start, cut)
-            const job: BlockJob = { seq: sent, base: base + start, slot, length: cut - start, last: eof, format, resync }
+            const job: BlockJob = { seq: sent, base: base + start, slot, length: cut - start, last: eof, format, resync, vxidLayout: merge.vxidLayout }
             lanes.send(sent, w)
             if (w === 0) {
               const r = this.main!.run(job)
@@ -449,13 +475,14 @@ export class ParallelReader {
     }
   }
 
-  /** Where a text block ends: at a blank line (a group boundary) in its second half, else after its last whole
-   *  line, and not before a line that may continue the one before it. */
+  /** Where a text block ends: after a blank line (a group boundary; LF or CRLF) in its second half, else after its
+   *  last whole line, and not before a line that may continue the one before it. */
   private textCut(buf: Buffer, start: number, n: number): number {
     const nl = buf.lastIndexOf(10, n - 1)
     if (nl < start) return start
-    const blank = buf.lastIndexOf('\n\n', n - 2)
-    const cut = blank >= start + ((n - start) >> 1) ? blank + 2 : nl + 1
+    const lf = buf.lastIndexOf('\n\n', n - 2)
+    const crlf = buf.lastIndexOf('\n\r\n', n - 3)
+    const cut = Math.max(lf, crlf) >= start + ((n - start) >> 1) ? (lf > crlf ? lf + 2 : crlf + 3) : nl + 1
     return beforeText(buf, start, cut, n)
   }
 
