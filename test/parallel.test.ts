@@ -323,6 +323,11 @@ describe('parallel reader', () => {
     writeFileSync(path, text.slice(0, at) + 'x'.repeat(1536 * 1024) + '\n' + text.slice(at), 'latin1')
     const summary = await same(path, { output: 'json' }, 2560 * 1024)
     assert.match(summary, /, 1 too long\)/)
+    // Longer than half a block, after a blank line: only it is passed over (before, the cut, moved back before the
+    // blank line, passed over both: one line and one blank line fewer than one thread counts).
+    const after = join(tmp, 'long-line-after-blank.log')
+    writeFileSync(after, text.slice(0, at) + 'x'.repeat(600 * 1024) + '\n' + text.slice(at), 'latin1')
+    for (const block of [786432, 700000]) assert.match(await same(after, { output: 'json' }, block), /, 1 too long\)/)
   })
 
   it('with the default blocks, a line is too long at the same length as for one thread', async () => {

@@ -370,12 +370,22 @@ export class ParallelReader {
               skipping = false
               start = nl + 1
             }
-            if (!eof) cut = this.textCut(buf, start, n)
-            if (!eof && n - cut > maxLine) {
-              totals.overlong++
-              totals.lines++
-              skipping = true
-            } else if (!eof && n > cut) carry = Buffer.from(buf.subarray(cut, n))
+            if (!eof) {
+              // The last line, whole or not: one longer than maxLine is counted and passed over (and the lines
+              // before it are the block's: only it is too long); else the block ends at textCut, what follows
+              // carried into the next one (no more than maxLine of it: else only the last line is).
+              const last = buf.lastIndexOf(10, n - 1) + 1
+              if (n - Math.max(last, start) > maxLine) {
+                cut = Math.max(last, start)
+                totals.overlong++
+                totals.lines++
+                skipping = true
+              } else {
+                cut = this.textCut(buf, start, n)
+                if (n - cut > maxLine) cut = last
+                if (n > cut) carry = Buffer.from(buf.subarray(cut, n))
+              }
+            }
           }
           if (cut > start) {
             if (start > 0) buf.copy(buf, 0, start, cut)
