@@ -292,7 +292,9 @@ export class Grouper implements LineSink {
         }
         // A session's own records. Varnish 6.0 ends an h2 session twice (`End` after the upgrade request's
         // ReqAcct, then `SessClose` and `End` when the connection closes): what follows the first End is the session's.
-        if ((tag === 'Begin' && data.startsWith('sess')) || tag === 'SessClose') {
+        // (Block mode: a SessClose the block knows nothing of is handed on, as its records before it were: the
+        // grouper that reads on may hold them, as a transaction, when the session's Begin was lost.)
+        if ((tag === 'Begin' && data.startsWith('sess')) || (tag === 'SessClose' && !this.track)) {
           this.sessionRecord(this.session(vxid, tag === 'Begin'), tag, data)
           this.lastTx = null
           this.lastOther = 1

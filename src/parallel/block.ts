@@ -254,12 +254,11 @@ function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper, store: Record
   return { lines, overlong: 0, leftBytes, leftPos, leftVer: Uint8Array.from(vers), sessions: left.sessions, begun: Float64Array.from(left.begun), ticks: Float64Array.from(left.ticks), bad: scanner.bad, versions }
 }
 
-/** A scanner of a binary block. The block starts where the walker cut: its first record is believed as one after
- *  damage is (unless the block is the file's first), and it is read to its end (a record cut there is damage;
- *  only the file's last block may end inside one for real). */
+/** A scanner of a binary block. The block starts where the walker cut, which reads the file as the sequential
+ *  reader does: at a record it read as one (trusted, as it was there), or inside bad bytes it was resyncing. It is
+ *  read to its end (a record cut there is damage; only the file's last block may end inside one for real). */
 function blockScanner(buf: Buffer, job: BlockJob, sink: LineSink): BinaryScanner {
   const scanner = new BinaryScanner(job.format as VslVersion, sink)
-  scanner.distrust = job.base > 4 && job.resync !== true
   if (job.resync === true) scanner.continueBad()
   return scanner
 }

@@ -107,9 +107,6 @@ export class BinaryScanner {
   readonly versions = new Set<VslVersion>()
   private t: Table
   private inBad = false
-  /** Block mode: a block after the first starts where the walker cut; its first record is believed only as a
-   *  record after bad bytes is (a block may start just after damage). */
-  distrust = false
   /** The parallel reader's walker: finds where records end, as the reader of the whole file would (the same
    *  checks, the same resync after damage), without making records; and stops before another file's header. */
   walkOnly = false
@@ -183,7 +180,7 @@ export class BinaryScanner {
     while (end - p >= 4) {
       // Records whose headers hold up, one after the other, the usual case: the careful reading below is for the
       // rest (a file header, a batch, bad bytes, a record the range cuts, after damage).
-      if (!(this.inBad || this.distrust)) {
+      if (!this.inBad) {
         p = this.walkOnly ? this.passGood(buf, p, end) : this.readGood(buf, p, end, base)
         if (end - p < 4) break
       }
@@ -216,7 +213,7 @@ export class BinaryScanner {
           return end
         }
       }
-      const sure = why !== null || end - p < size || !(this.inBad || this.distrust) ? null : this.confirmed(buf, p, end, last)
+      const sure = why !== null || end - p < size || !this.inBad ? null : this.confirmed(buf, p, end, last)
       if (sure === 'wait') break
       if (why !== null || end - p < size || sure === 'no') {
         this.skip(base + p, why ?? 'no record', 4)
@@ -224,7 +221,6 @@ export class BinaryScanner {
         continue
       }
       this.inBad = false
-      this.distrust = false
       if (tag !== BATCH && !this.walkOnly) {
         this.onRecord?.(base + p)
         this.emit(buf, p, oh, tag, w0 & 0xffff)
@@ -400,7 +396,6 @@ export class BinaryScanner {
   }
 
   private skip(pos: number, why: string, bytes: number): void {
-    this.distrust = false
     if (!this.inBad) {
       this.badFrom = pos
       this.bad.spans++
