@@ -40,6 +40,13 @@ async function same(path: string, opts: Partial<RunSettings>, blockBytes: number
   return seq.stderr
 }
 
+/** A raw-layout line, as varnishlog -g raw prints it. */
+const rawRec = (vxid: number, tag: string, data: string): string => `${String(vxid).padStart(10)} ${tag.padEnd(14)} c ${data}`
+
+/** 40 complete requests from vxid `from` on, in the raw layout (about 1.5 KiB): a block's worth of distance. */
+const padRequests = (from: number): string[] =>
+  Array.from({ length: 40 }, (_, i) => [rawRec(from + i, 'Begin', 'req 1 rxreq'), rawRec(from + i, 'ReqStart', '10.0.0.1 1 a0'), rawRec(from + i, 'ReqURL', `/pad/${i}`), rawRec(from + i, 'End', '')]).flat()
+
 /** lab.raw.log with the End of every 10th transaction dropped: records left pending, printed as incomplete. */
 function unfinished(): string {
   const path = join(tmp, 'raw-unfinished.log')
@@ -166,16 +173,14 @@ describe('parallel reader', () => {
     // Session 10 opens in the first block and closes (SessClose, End) in the second, which forgets it: the main
     // thread, which knew its address, must forget it there too. A request of session 10 after that, without
     // ReqStart, has no client address, as one thread reads it (before, it took the forgotten session's).
-    const rec = (vxid: number, tag: string, data: string): string => `${String(vxid).padStart(10)} ${tag.padEnd(14)} c ${data}`
-    const pad = (from: number): string[] =>
-      Array.from({ length: 40 }, (_, i) => [rec(from + i, 'Begin', 'req 1 rxreq'), rec(from + i, 'ReqStart', '10.0.0.1 1 a0'), rec(from + i, 'ReqURL', `/pad/${i}`), rec(from + i, 'End', '')]).flat()
+    const rec = rawRec
     const lines = [
       rec(10, 'Begin', 'sess 0 HTTP/1'),
       rec(10, 'SessOpen', '192.0.2.7 5555 a0 127.0.0.1 80 1796250434.000000 19'),
-      ...pad(100),
+      ...padRequests(100),
       rec(10, 'SessClose', 'REM_CLOSE 0.001'),
       rec(10, 'End', ''),
-      ...pad(200),
+      ...padRequests(200),
       rec(11, 'Begin', 'req 10 rxreq'),
       rec(11, 'ReqURL', '/late'),
       rec(11, 'End', ''),
@@ -230,6 +235,34 @@ describe('parallel reader', () => {
       writeFileSync(path, readFileSync(repoPath(`fixtures/lab/lab.${layout}.log`), 'latin1').replace(/\n/g, '\r\n'), 'latin1')
       for (const block of [4096, 6133]) await same(path, { output: 'json' }, block)
     }
+  })
+
+  it('sessions and vxids begun again, around block ends: as one thread (cases from a second read)', async () => {
+    const rec = rawRec
+    const sessOpen = rec(10, 'SessOpen', '192.0.2.7 5555 a0 127.0.0.1 80 1796250434.000000 19')
+    const cases: Record<string, string[]> = {
+      // A session begun and ended in one block, with a request between that waits for its fetch in the next
+      // block: the main thread must know the session's address (before, only open sessions were passed on).
+      'session in a block': [...padRequests(100), rec(10, 'Begin', 'sess 0 HTTP/1'), sessOpen, rec(11, 'Begin', 'req 10 rxreq'), rec(11, 'ReqURL', '/bg'), rec(11, 'Link', 'bereq 12 bgfetch'), rec(11, 'End', ''), rec(10, 'SessClose', 'REM_CLOSE 0.001'), rec(10, 'End', ''), ...padRequests(200), rec(12, 'Begin', 'bereq 11 bgfetch'), rec(12, 'BereqURL', '/bg'), rec(12, 'End', '')],
+      // The tail of an earlier run's transaction 7, then 7 begins again in the same block: the tail is the earlier
+      // one's (before, the block took it into the new transaction).
+      'tail, then Begin': [rec(7, 'Begin', 'req 1 rxreq'), rec(7, 'ReqStart', '10.0.0.9 1 a0'), rec(7, 'ReqURL', '/old'), ...padRequests(100), rec(7, 'ReqHeader', 'X-Tail: old'), ...padRequests(200).slice(0, 20), rec(7, 'Begin', 'req 1 rxreq'), rec(7, 'ReqStart', '10.0.0.8 1 a0'), rec(7, 'ReqURL', '/new'), rec(7, 'End', ''), ...padRequests(300)],
+      // A session begins under the vxid of a request still pending: the request is evicted, and the session is a
+      // session (one thread made a record of it, "reason": "HTTP/1").
+      'session under a pending vxid': [rec(10, 'Begin', 'req 1 rxreq'), rec(10, 'ReqStart', '10.0.0.9 1 a0'), rec(10, 'ReqURL', '/old'), ...padRequests(100), rec(10, 'Begin', 'sess 0 HTTP/1'), sessOpen, rec(11, 'Begin', 'req 10 rxreq'), rec(11, 'ReqURL', '/new'), rec(11, 'End', ''), rec(10, 'SessClose', 'REM_CLOSE 0.001'), rec(10, 'End', ''), ...padRequests(200)],
+    }
+    for (const [name, lines] of Object.entries(cases)) {
+      const path = join(tmp, `again-${name.replace(/\W/g, '-')}.log`)
+      writeFileSync(path, lines.join('\n') + '\n', 'latin1')
+      for (const block of [4096, 5000, 6000]) await same(path, { output: 'json' }, block)
+    }
+    const urls = (await runFile(join(tmp, 'again-session-under-a-pending-vxid.log'), { output: 'json', threads: 1 })).stdout.toString().split('\n').filter((l) => l.includes('"/old"') || l.includes('"/new"'))
+    assert.deepEqual(urls.map((l) => [JSON.parse(l).request.url, JSON.parse(l).incomplete ?? null, JSON.parse(l).client?.ip ?? null]), [['/old', 'reused', '10.0.0.9'], ['/new', null, '192.0.2.7']])
+    // The session grouping, requests without ReqStart, blocks as small as a few lines: a block that ends inside a
+    // session's group hands its header on; the address it read is the session's the lines after it go to.
+    const noReqStart = join(tmp, 'session-no-reqstart.log')
+    writeFileSync(noReqStart, readFileSync(repoPath('fixtures/lab/lab.session.log'), 'latin1').split('\n').filter((l) => !l.includes(' ReqStart ')).join('\n'), 'latin1')
+    for (const block of [377, 4096]) await same(noReqStart, { output: 'json' }, block)
   })
 
   it('a last line without its LF: in a block handed on, and in a transaction still open at the end', async () => {

@@ -42,14 +42,13 @@ export interface Leftovers {
   ticks: number[]
 }
 
-/** What a block read of a session, at the position of the line where it did (Grouper.sessionEvent): its records
- *  (and address, if read) with no Begin before them (SESSION_SEEN: it began in an earlier block), its Begin
- *  (SESSION_BEGUN: a new session under that vxid, open at the block's end), or its End (SESSION_ENDED: it is
- *  forgotten, as the sequential grouper forgets it). */
+/** What a block read of a session, at the position of the line where it did (Grouper.sessionEvent): its Begin or
+ *  group header (SESSION_BEGUN: a new session under that vxid, with the address the block read for it, if any),
+ *  or its End (SESSION_ENDED: it is forgotten, as the sequential grouper forgets it). A session's records after a
+ *  Begin the block did not read are handed on, as lines. */
 export type SessionEvent = [vxid: number, addr: string | null, pos: number, kind: number]
-export const SESSION_SEEN = 0
-export const SESSION_BEGUN = 1
-export const SESSION_ENDED = 2
+export const SESSION_BEGUN = 0
+export const SESSION_ENDED = 1
 
 /** What became of every line read: a line either belongs to a client/backend transaction or is skipped. */
 export interface LineCounts {
@@ -80,9 +79,8 @@ export type EmitFn = (root: Transaction, incomplete: IncompleteReason | null) =>
 
 interface Session {
   addr: string | null
-  /** Block mode: where it was first seen, and whether its Begin (or group header) was. */
+  /** Block mode: where it began. */
   pos: number
-  begun: boolean
 }
 
 const MAX_DEPTH = 256
@@ -96,6 +94,8 @@ export class Grouper implements LineSink {
   private readonly ticks: number[] = []
   /** Block mode: the vxid and position of each Begin (and transaction header) read, in order. */
   private readonly begun: number[] = []
+  /** Block mode: the sessions begun in the block (in block mode a session is only made by its Begin or header). */
+  private readonly begunSessions: [number, Session][] = []
   /** Block mode: the sessions whose End the block read (their SESSION_ENDED events). */
   private readonly sessionEnds: SessionEvent[] = []
   /** Transaction of the last group header (grouped layouts), or null. */
@@ -226,7 +226,7 @@ export class Grouper implements LineSink {
       this.currentOther = 1
       this.lastOther = 1
       this.counts.session++
-      this.currentSession = this.session(vxid, true)
+      this.currentSession = this.session(vxid)
       this.currentSessionVxid = vxid
       this.openHeader = this.pos
       this.openKind = 1
@@ -276,8 +276,14 @@ export class Grouper implements LineSink {
       return
     } else {
       tx = this.pending.get(vxid)
-      // Block mode: a Begin for a vxid read before, but not of a transaction still waiting for its Begin.
-      if (this.track && tag === 'Begin' && this.beginsAgain(vxid) && !(tx !== undefined && tx.state === 0 && tx.reason === '')) this.reused = true
+      // Block mode: a Begin for a vxid the block read before (varnishd restarted, or logs were joined; or records
+      // before their Begin, which only damage makes): the block is read again by the grouper that reads on.
+      if (this.track && tag === 'Begin' && this.beginsAgain(vxid)) this.reused = true
+      // A session begins under the vxid of a transaction still pending: that one is of an earlier run.
+      if (tx !== undefined && tag === 'Begin' && tx.reason !== '' && data.startsWith('sess')) {
+        this.evict(tx, 'reused')
+        tx = undefined
+      }
       if (tx === undefined) {
         const s = this.sessions.get(vxid)
         // A transaction beginning under a session's vxid: varnishd handed it out again (vxids wrap), and the
@@ -295,7 +301,7 @@ export class Grouper implements LineSink {
         // (Block mode: a SessClose the block knows nothing of is handed on, as its records before it were: the
         // grouper that reads on may hold them, as a transaction, when the session's Begin was lost.)
         if ((tag === 'Begin' && data.startsWith('sess')) || (tag === 'SessClose' && !this.track)) {
-          this.sessionRecord(this.session(vxid, tag === 'Begin'), tag, data)
+          this.sessionRecord(this.session(vxid), tag, data)
           this.lastTx = null
           this.lastOther = 1
           return
@@ -449,7 +455,8 @@ export class Grouper implements LineSink {
   }
 
   /** Log time moves on to `t` (epoch seconds): transactions waiting longer than the timeout are evicted. Called
-   *  per Timestamp, and by the parallel reader with the latest time a block saw. */
+   *  per Timestamp, and by the parallel reader at each step of a block's log time (Leftovers.ticks) and with the
+   *  latest time a block saw. */
   advanceTo(t: number): void {
     if (t <= this.now) return
     this.now = t
@@ -483,14 +490,12 @@ export class Grouper implements LineSink {
   /** Block mode: what a block read of a session (SessionEvent), in input order with the lines it hands on: the
    *  requests read after it take the address it has then, as when reading line by line. */
   sessionEvent(vxid: number, addr: string | null, _pos: number, kind: number): void {
-    if (kind !== SESSION_SEEN) this.sessions.delete(vxid)
-    if (kind === SESSION_ENDED) return
-    const s = this.session(vxid, kind === SESSION_BEGUN)
-    if (addr !== null) s.addr = addr
+    this.sessions.delete(vxid)
+    if (kind === SESSION_BEGUN) this.session(vxid).addr = addr
   }
 
-  /** Block mode: the lines of everything still pending and the open sessions, for the grouper that reads on. The
-   *  lines are taken out of the counts (that grouper counts them when it reads them). Nothing is emitted. */
+  /** Block mode: the lines of everything still pending, and the events (Leftovers), for the grouper that reads on.
+   *  The lines are taken out of the counts (that grouper counts them when it reads them). Nothing is emitted. */
   leftovers(): Leftovers {
     const positions: number[] = []
     if (this.store !== null) {
@@ -510,9 +515,10 @@ export class Grouper implements LineSink {
       else this.counts.nontx--
     }
     positions.sort((a, b) => a - b)
+    // Every session begun here, ended or not (a request between its Begin and End may be handed on; the session
+    // grouping keeps a session after its End for the requests that follow it), with the address read for it.
     const sessions = this.sessionEnds
-    // Ended ones too: in the session grouping a session is kept after its End for the requests that follow it.
-    for (const [vxid, s] of this.sessions) sessions.push([vxid, s.addr, s.pos, s.begun ? SESSION_BEGUN : SESSION_SEEN])
+    for (const [vxid, s] of this.begunSessions) sessions.push([vxid, s.addr, s.pos, SESSION_BEGUN])
     return { positions, sessions, begun: this.begun, ticks: this.ticks }
   }
 
@@ -540,10 +546,11 @@ export class Grouper implements LineSink {
     if (this.track) this.sessionEnds.push([vxid, null, this.pos, SESSION_ENDED])
   }
 
-  private session(vxid: number, begun = false): Session {
+  private session(vxid: number): Session {
     let s = this.sessions.get(vxid)
     if (s === undefined) {
-      s = { addr: null, pos: this.pos, begun }
+      s = { addr: null, pos: this.pos }
+      if (this.track) this.begunSessions.push([vxid, s])
       this.sessions.set(vxid, s)
       if (this.sessions.size > this.opts.maxPending) {
         // Sessions only lend their client address; the oldest is forgotten, never reported as a record.

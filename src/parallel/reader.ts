@@ -3,10 +3,11 @@
 // grouped layouts) and hands them to worker threads first (see Lanes); a worker groups, builds, filters and renders
 // what its block completes (src/parallel/block.ts). What a block leaves unfinished — a transaction that began
 // in an earlier block or ends in a later one, a request whose backend fetch is elsewhere — comes back as lines,
-// with their positions, and is read here, in input order, by one grouper that owns -L and -T. Each record carries
-// the position of the line that completed it, so the output is merged back into input order: the same records
-// in the same order as one thread reading line by line, up to evictions (-L, -T, reused vxids), which are
-// decided at block ends here.
+// with their positions, and is read here, in input order, by one grouper that owns -L and -T, with what the block
+// read that this grouper must know at its place among those lines (BlockEvents: Begins, sessions, log time). Each
+// record carries the position of the line that completed it, so the output is merged back into input order: the
+// same records in the same order as one thread reading line by line, up to evictions: -L counts what blocks leave,
+// and -T evicts only that (README, Incomplete records).
 
 import { open } from 'node:fs/promises'
 import { setFlagsFromString } from 'node:v8'
@@ -211,7 +212,9 @@ class BlockEvents {
     this.sessions = r.sessions.sort((a, b) => a[2] - b[2])
   }
 
-  /** The events before the line at `pos`, in input order (a Begin at it too: that line is the Begin). */
+  /** The events before the line at `pos`, in input order; a Begin or session event at it too (that line is the
+   *  Begin, or the header of a session group the block began: read after the session is made, so that the lines
+   *  after it go to that session), but not a step of log time (that line moved it, and is read first). */
   upTo(pos: number): void {
     const { begun, ticks } = this.r
     const sessions = this.sessions
@@ -220,7 +223,7 @@ class BlockEvents {
       const s = this.k < sessions.length ? sessions[this.k][2] : Infinity
       const t = this.t < ticks.length ? ticks[this.t + 1] : Infinity
       const next = Math.min(b, s, t)
-      if (next === Infinity || next > pos || (next === pos && b !== pos)) return
+      if (next === Infinity || next > pos || (next === pos && b !== pos && s !== pos)) return
       this.at(next)
       if (next === b) {
         this.merge.beganElsewhere(begun[this.b])
