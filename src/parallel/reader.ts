@@ -493,9 +493,12 @@ export class ParallelReader {
   private textCut(buf: Buffer, start: number, n: number): number {
     const nl = buf.lastIndexOf(10, n - 1)
     if (nl < start) return start
-    const lf = buf.lastIndexOf('\n\n', n - 2)
-    const crlf = buf.lastIndexOf('\n\r\n', n - 3)
-    const cut = Math.max(lf, crlf) >= start + ((n - start) >> 1) ? (lf > crlf ? lf + 2 : crlf + 3) : nl + 1
+    // Searched for in the second half only (a layout without blank lines, raw, has none to find: searching the
+    // whole block for one cost the main thread a scan of every block); CRLF only where lines end so.
+    const half = start + ((n - start) >> 1)
+    const tail = buf.subarray(half, n)
+    const blank = nl > 0 && buf[nl - 1] === 13 ? tail.lastIndexOf('\n\r\n') : tail.lastIndexOf('\n\n')
+    const cut = blank >= 0 ? half + blank + (buf[nl - 1] === 13 ? 3 : 2) : nl + 1
     return beforeText(buf, start, cut, n)
   }
 
