@@ -227,7 +227,7 @@ function readLines(buf: Buffer, job: BlockJob, grouper: Grouper): BlockRead {
   const leftBytes = copyOut(buf, base, left.positions, ends, 10)
   const leftPos = Float64Array.from(left.positions)
   const overlong = splitter.overlong
-  return { lines: lines + overlong, overlong, leftBytes, leftPos, leftVer: new Uint8Array(0), sessions: left.sessions, begun: Float64Array.from(left.begun), ticks: Float64Array.from(left.ticks), bad: null, versions: 0 }
+  return { lines: lines + overlong, overlong, leftBytes, leftPos, leftVer: new Uint8Array(0), ...events(left), bad: null, versions: 0 }
 }
 
 /** A binary block: its records to the grouper; what it leaves, as the records (of the version each was read in). */
@@ -251,7 +251,12 @@ function readRecords(buf: Buffer, job: BlockJob, grouper: Grouper, store: Record
   const lines = scanner.records + scanner.bad.spans
   const versions = [...scanner.versions].reduce((m, v) => m | v, 0)
   const leftPos = Float64Array.from(left.positions)
-  return { lines, overlong: 0, leftBytes, leftPos, leftVer: Uint8Array.from(vers), sessions: left.sessions, begun: Float64Array.from(left.begun), ticks: Float64Array.from(left.ticks), bad: scanner.bad, versions }
+  return { lines, overlong: 0, leftBytes, leftPos, leftVer: Uint8Array.from(vers), ...events(left), bad: scanner.bad, versions }
+}
+
+/** What the block read that the grouper reading on must know at its place among the lines (Leftovers). */
+function events(left: Leftovers): Pick<BlockRead, 'sessions' | 'begun' | 'ticks'> {
+  return { sessions: left.sessions, begun: Float64Array.from(left.begun), ticks: Float64Array.from(left.ticks) }
 }
 
 /** A scanner of a binary block. The block starts where the walker cut, which reads the file as the sequential

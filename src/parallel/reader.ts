@@ -15,7 +15,7 @@ import type { Worker } from 'node:worker_threads'
 import type { Options } from '../args.js'
 import { addLineCounts, Grouper, type GrouperOptions, type LineCounts } from '../group/grouper.js'
 import { DEFAULT_MAX_LINE } from '../parse/lines.js'
-import { scanLine } from '../parse/line.js'
+import { lineKind, scanLine } from '../parse/line.js'
 import { addBadBytes, BinaryScanner, binaryLayout, isFileHeader, recordSize, type BadBytes, type VslVersion } from '../parse/binary.js'
 import { OutputBuffer, OutputTurns } from '../output.js'
 import { addRecordCounts, newRecordCounts, type RecordCounts } from '../record-counts.js'
@@ -127,23 +127,8 @@ function opensContext(buf: Buffer, at: number, n: number): boolean {
   if (!(c === 45 || c === 32 || (c >= 48 && c <= 57) || c === 42)) return false
   const nl = buf.indexOf(10, at)
   const end = nl < 0 || nl >= n ? n : nl > at && buf[nl - 1] === 13 ? nl - 1 : nl
-  LINE_KIND.kind = ''
-  scanLine(buf, at, end, LINE_KIND)
-  return LINE_KIND.kind !== 'text' && LINE_KIND.kind !== 'noise'
-}
-
-/** What scanLine made of a line: 'record', 'header' or the kind of other line. */
-const LINE_KIND = {
-  kind: '',
-  record(): void {
-    LINE_KIND.kind = 'record'
-  },
-  header(): void {
-    LINE_KIND.kind = 'header'
-  },
-  other(kind: string): void {
-    LINE_KIND.kind = kind
-  },
+  const kind = lineKind(buf, at, end)
+  return kind !== 'text' && kind !== 'noise'
 }
 
 /** Which lane (0: the main thread, then the workers) runs each block, and with which of its input slots. */

@@ -283,6 +283,15 @@ class Collector implements LineSink {
   }
 }
 
+const KIND = new Collector()
+
+/** What scanLine makes of the line buf[start, end): a record, a header, or the kind of other line (the parallel
+ *  reader's cuts: once per block). */
+export function lineKind(buf: Buffer, start: number, end: number): ParsedLine['kind'] {
+  scanLine(buf, start, end, KIND)
+  return KIND.last.kind
+}
+
 /** One line of text (latin1: one char per byte) as a ParsedLine. For tests and tools; the pipeline uses scanLine. */
 export function parseLine(line: string): ParsedLine {
   const c = new Collector()
