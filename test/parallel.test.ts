@@ -15,7 +15,7 @@ import { mutate, type Mutation } from './fuzz/mutate.js'
 import { run, type RunSettings } from '../src/run.js'
 import { DEFAULT_BLOCK } from '../src/parallel/reader.js'
 import { DEFAULT_MAX_LINE } from '../src/parse/lines.js'
-import { DEFAULTS, repoPath, Sink } from './support.js'
+import { DEFAULTS, rawRec, repoPath, Sink } from './support.js'
 import { TAGS_VSL1 } from '../src/vsl/binary-tags.js'
 
 const TAG_END = TAGS_VSL1.indexOf('End')
@@ -39,9 +39,6 @@ async function same(path: string, opts: Partial<RunSettings>, blockBytes: number
   assert.ok(par.stdout.equals(seq.stdout), `${path} ${JSON.stringify(opts)} blocks of ${blockBytes}: output differs`)
   return seq.stderr
 }
-
-/** A raw-layout line, as varnishlog -g raw prints it. */
-const rawRec = (vxid: number, tag: string, data: string): string => `${String(vxid).padStart(10)} ${tag.padEnd(14)} c ${data}`
 
 /** 40 complete requests from vxid `from` on, in the raw layout (about 1.5 KiB): a block's worth of distance. */
 const padRequests = (from: number): string[] =>
@@ -268,7 +265,7 @@ describe('parallel reader', () => {
   it('a last line without its LF: in a block handed on, and in a transaction still open at the end', async () => {
     // The splitter gives the last line from a copy of its own: its position is the block's tail, not its start
     // (the main thread read the block's first line again in its place).
-    const rec = (vxid: number, tag: string, data: string): string => `${String(vxid).padStart(10)} ${tag.padEnd(14)} c ${data}`
+    const rec = rawRec
     const req = (vxid: number, url: string): string[] => [rec(vxid, 'Begin', 'req 0 rxreq'), rec(vxid, 'ReqStart', '1.2.3.4 5 a0'), rec(vxid, 'ReqURL', url)]
     const cases = {
       reused: [...req(1, '/a'), rec(1, 'End', ''), ...req(1, '/b'), rec(1, 'End', '')],

@@ -15,6 +15,9 @@ import type { ClientRecord } from '../src/vsl/types.js'
 import type { RecordSink } from '../src/sink/sink.js'
 
 /** Absolute path of a file in the repository (tests run from dist/test). */
+/** A line of varnishlog's raw layout (`%10u %-14s %c %s`), client side. */
+export const rawRec = (vxid: number, tag: string, data: string): string => `${String(vxid).padStart(10)} ${tag.padEnd(14)} c ${data}`
+
 export function repoPath(rel: string): string {
   return fileURLToPath(new URL(`../../${rel}`, import.meta.url))
 }
