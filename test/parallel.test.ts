@@ -211,6 +211,28 @@ describe('parallel reader', () => {
     }
   })
 
+  it('the session grouping: a session number that begins again (varnishd restarted) lends its new address', async () => {
+    // The same session number in two groups, each with its own SessOpen, and requests without ReqStart (which
+    // take their session's address). One thread kept the first address for the second session's requests (the
+    // first SessOpen won); two threads, whose blocks report each session as begun, took the second's.
+    const group = (ip: string, first: number): string[] => {
+      const lines = ['*   << Session  >> 10        ', '-   Begin          sess 0 HTTP/1', `-   SessOpen       ${ip} 5555 a0 127.0.0.1 80 1796250434.000000 19`]
+      for (let i = 0; i < 30; i++) lines.push(`-   Link           req ${first + i} rxreq`)
+      lines.push('-   SessClose      REM_CLOSE 0.001', '-   End            ')
+      for (let i = 0; i < 30; i++) {
+        lines.push(`**  << Request  >> ${first + i}        `, '--  Begin          req 10 rxreq', '--  Timestamp      Start: 1796250434.000100 0.000000 0.000000')
+        lines.push(`--  ReqURL         /${ip}/${i}`, '--  RespStatus     200', '--  End            ')
+      }
+      return [...lines, '']
+    }
+    const path = join(tmp, 'session-again.log')
+    writeFileSync(path, [...group('192.0.2.7', 11), ...group('198.51.100.9', 111)].join('\n') + '\n', 'latin1')
+    const out = (await runFile(path, { output: 'json', threads: 1 })).stdout.toString().trim().split('\n').map((l) => JSON.parse(l))
+    assert.equal(out.length, 60)
+    for (const r of out) assert.equal(r.client?.ip, r.request.url.split('/')[1], r.request.url)
+    for (const block of [2048, 4096, 6133]) await same(path, { output: 'json' }, block)
+  })
+
   it('damaged text: blank-looking and header-looking lines at a block start, CRLF groups: read as by one thread', async () => {
     // A line of spaces is a blank line: at a block's start it no longer ends the group an earlier block opened
     // (its records after it were counted unparseable). A text line that starts like a header (`* broken`) no

@@ -260,6 +260,7 @@ export class Grouper implements LineSink {
       tx = this.current
       if (tx === null) {
         if (this.currentOther === 1) {
+          if (tag === 'Begin') this.sessionBegins()
           this.sessionRecord(this.currentSession!, tag, data)
           if (tag === 'End') this.endSession()
         }
@@ -538,6 +539,14 @@ export class Grouper implements LineSink {
    *  vxids (varnishd restarted), which this address is not for. */
   private endSession(): void {
     if (this.vxidLayout) this.forgetSession(this.currentSessionVxid)
+  }
+
+  /** The `Begin` of the current session's group: a session that already had an address is of an earlier run of the
+   *  numbers (varnishd restarted, or logs were joined), and is forgotten; the new one takes its own. */
+  private sessionBegins(): void {
+    if (this.currentSession!.addr === null) return
+    this.sessions.delete(this.currentSessionVxid)
+    this.currentSession = this.session(this.currentSessionVxid)
   }
 
   /** A session's End: it is forgotten (a block tells the grouper that reads on, which may know it). */
