@@ -2,11 +2,12 @@
 // bounded by -L and -T, and nothing lost (eof, overflow, timeout, reuse, varnishlog's forced ends).
 
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { Grouper, type GrouperOptions } from '../src/group/grouper.js'
 import { parseLine } from '../src/parse/line.js'
 import type { IncompleteReason, Transaction } from '../src/vsl/types.js'
-import { lines, recordsOf } from './support.js'
+import { lines, recordsOf, repoPath } from './support.js'
 
 /** A raw-layout line: `%10u %-14s %c %s`. */
 function raw(vxid: number, tag: string, data = ''): string {
@@ -37,6 +38,11 @@ function bereq(vxid: number, parent: number, reason: string, t: number): string[
     raw(vxid, 'BerespStatus', '200'),
     raw(vxid, 'End'),
   ]
+}
+
+/** A tree as text: each transaction's vxid, its children in brackets. */
+function treeShape(tx: Transaction): string {
+  return `${tx.vxid}[${tx.children.map(treeShape).join(',')}]`
 }
 
 /** Feeds lines to a Grouper directly; returns what it emitted, in order. */
@@ -292,6 +298,47 @@ describe('Grouper', () => {
     ]
     for (const l of input) g.push(parseLine(l))
     assert.deepEqual(g.counts, { tx: 9, session: 2, nontx: 1, blank: 1, noise: 1, bad: 0 })
+  })
+
+  it('a group whose header was lost: its lines are counted unparseable, not read into the group before it', () => {
+    // A transaction's End, and a session's, end their group: record lines after it that no header of their own
+    // starts are of no transaction known. Before, they went to the transaction or session before them: a second
+    // Begin there emitted that transaction (an ESI child) on its own, out of its parent's tree, and a session
+    // counted a request's lines as its own. Cases from a differential test with lines deleted at random.
+    const cases = [
+      // -g vxid: the ESI child 65568's header, after its sibling 65566's group.
+      { file: 'fixtures/lab/lab.vxid.log', header: '*   << Request  >> 65568', layout: true },
+      // -g vxid: a request's header, after a session's group.
+      { file: 'fixtures/lab/lab.vxid.log', header: '*   << Request  >> 229420', layout: true },
+      // -g request: a backend fetch's header, after its request's End.
+      { file: 'fixtures/lab/lab.request.log', header: '**  << BeReq    >> 65542', layout: false },
+    ]
+    for (const { file, header, layout } of cases) {
+      const all = readFileSync(repoPath(file), 'latin1').split('\n')
+      const at = all.findIndex((l) => l.trimEnd() === header)
+      assert.ok(at > 0, header)
+      let lost = 0
+      while (all[at + 1 + lost].trim() !== '' && !all[at + 1 + lost].includes('<<')) lost++
+      const run = (input: string[]): { roots: Map<number, string>; counts: Grouper['counts'] } => {
+        const roots = new Map<number, string>()
+        const g = new Grouper({ maxPending: 1000, timeout: 0 }, (tree) => roots.set(tree.vxid, treeShape(tree)))
+        g.vxidLayout = layout
+        for (const l of input) g.push(parseLine(l))
+        g.flush('eof')
+        return { roots, counts: { ...g.counts } }
+      }
+      const whole = run(all)
+      const cut = run(all.filter((_, i) => i !== at))
+      assert.equal(cut.counts.bad, whole.counts.bad + lost, header)
+      assert.equal(cut.counts.session, whole.counts.session, header)
+      // The same trees, less the one whose header was lost (a root, or a child of one).
+      const lostVxid = +header.split('>>')[1]
+      for (const [vxid, shape] of whole.roots) {
+        if (vxid === lostVxid) continue
+        assert.equal(cut.roots.get(vxid), shape.replace(new RegExp(`,?${lostVxid}(\\[\\])?`), '').replace('[,', '['), `${header}: tree of ${vxid}`)
+      }
+      assert.equal(cut.roots.size, whole.roots.size - (whole.roots.has(lostVxid) ? 1 : 0), header)
+    }
   })
 
   it('groups never span files', async () => {

@@ -270,6 +270,15 @@ export class Grouper implements LineSink {
         this.lastOther = this.currentOther
         return
       }
+      // A second Begin in a group: the header of the group it begins was lost (damage; a header of a vxid that
+      // begins again evicts in header()). Its lines, to the next header, are of no transaction known.
+      if (tag === 'Begin' && tx.reason !== '') {
+        this.current = null
+        this.currentOther = 0
+        this.lastTx = null
+        this.counts.bad++
+        return
+      }
     } else if (vxid === 0) {
       this.counts.nontx++
       this.lastTx = null
@@ -344,6 +353,9 @@ export class Grouper implements LineSink {
         break
       case 'End':
         this.lastTx = null
+        // The End of a group's transaction ends the group: a record line after it without a header of its own is
+        // of no transaction known (its header was lost), not more of this one.
+        if (this.current === tx) this.current = null
         if (tx.state === 0) {
           tx.state = 1
           if (tx.type === 'req' && this.esiFirst(level)) dropUnseenEsi(tx, this.pending)
@@ -539,6 +551,11 @@ export class Grouper implements LineSink {
    *  vxids (varnishd restarted), which this address is not for. */
   private endSession(): void {
     if (this.vxidLayout) this.forgetSession(this.currentSessionVxid)
+    // As a transaction's End ends its group (record()), so does a session's: lines after it are of no group (in
+    // block mode, its header is not handed on as a group still open).
+    this.currentOther = 0
+    this.currentSession = null
+    this.openHeader = -1
   }
 
   /** The `Begin` of the current session's group: a session that already had an address is of an earlier run of the
