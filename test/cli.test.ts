@@ -7,8 +7,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { PassThrough } from 'node:stream'
 import { gzipSync } from 'node:zlib'
 import { colorEnabled } from '../src/render/palette.js'
+import { RunState, summaryLine } from '../src/run/state.js'
 import { repoPath } from './support.js'
 
 const CLI = repoPath('dist/vlogdump.cjs')
@@ -88,6 +90,13 @@ describe('cli', () => {
   it('--summary prints the accounting on stderr', () => {
     const r = vlogdump(['--summary', repoPath('fixtures/lab/lab.vxid.log')])
     assert.match(r.stderr, /^vlogdump: \d+ lines, 99 records \(99 shown, 0 incomplete\), \d+ lines skipped \(.*\); layout vxid\n$/)
+  })
+
+  it('--summary lists the incomplete reasons in a fixed order, whatever order they were met in', () => {
+    // (The parallel reader adds up its blocks' counts, so the order met is not one thread's.)
+    const state = new RunState(new PassThrough())
+    state.stats.incomplete = { reused: 1, timeout: 2, eof: 3 }
+    assert.match(summaryLine(state.stats, false), /6 incomplete: 3 eof, 2 timeout, 1 reused/)
   })
 
   it('a closed pipe (| head -1) ends quietly with 0', () => {

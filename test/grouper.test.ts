@@ -341,6 +341,23 @@ describe('Grouper', () => {
     }
   })
 
+  it('a Begin doubled inside a group is counted unparseable, and the group is read on', () => {
+    // (In the raw layout a Begin names its vxid, and one that begins again is another run's: evicted as reused.)
+    const file = readFileSync(repoPath('fixtures/lab/lab.request.log'), 'latin1').split('\n')
+    const at = file.findIndex((l) => l.startsWith('--  Begin          bereq'))
+    const shapes = (input: string[]): { roots: string[]; bad: number } => {
+      const roots: string[] = []
+      const g = new Grouper({ maxPending: 1000, timeout: 0 }, (tree, inc) => roots.push(`${treeShape(tree)} ${inc} ${tree.tags.length}`))
+      for (const l of input) g.push(parseLine(l))
+      g.flush('eof')
+      return { roots, bad: g.counts.bad }
+    }
+    const whole = shapes(file)
+    const doubled = shapes([...file.slice(0, at + 1), file[at], ...file.slice(at + 1)])
+    assert.deepEqual(doubled.roots, whole.roots)
+    assert.equal(doubled.bad, whole.bad + 1)
+  })
+
   it('groups never span files', async () => {
     const r = req(2, 1, 'rxreq', '/a', 10)
     const recs = await recordsOf([lines(...r.slice(0, 4)), lines(...r.slice(4))])

@@ -7,7 +7,7 @@
 import type { LineSink } from '../parse/line.js'
 import { newTransaction } from './transaction.js'
 import { grown, type RecordStore } from './store.js'
-import { sinceStartQuick, stampSeconds } from '../vsl/fields.js'
+import { field, sinceStartQuick, stampSeconds } from '../vsl/fields.js'
 import type { IncompleteReason, OtherLine, ParsedLine, Transaction, TxType } from '../vsl/types.js'
 
 export interface GrouperOptions {
@@ -181,10 +181,10 @@ export class Grouper implements LineSink {
           this.head.push(this.pos)
           return
         }
+        // Nor does it end a group: the header of one still open is handed on (its End does end it).
         this.counts.blank++
         this.lastTx = null
         this.lastOther = 0
-        this.openHeader = -1
         this.afterFragment = false
         return
       case 'noise':
@@ -270,11 +270,9 @@ export class Grouper implements LineSink {
         this.lastOther = this.currentOther
         return
       }
-      // A second Begin in a group: the header of the group it begins was lost (damage; a header of a vxid that
-      // begins again evicts in header()). Its lines, to the next header, are of no transaction known.
+      // A second Begin in a group is damage (a line doubled; a header of a vxid that begins again evicts in
+      // header(), and after the group's End there is no group): counted, and the group read on.
       if (tag === 'Begin' && tx.reason !== '') {
-        this.current = null
-        this.currentOther = 0
         this.lastTx = null
         this.counts.bad++
         return
@@ -494,10 +492,17 @@ export class Grouper implements LineSink {
 
   /** Block mode: a block read a transaction's Begin (or header) under `vxid` (Leftovers.begun). One still pending
    *  here under it is of an earlier run of the vxids (varnishd restarted, or logs were joined), evicted as the
-   *  sequential grouper evicts it at that line. */
+   *  sequential grouper evicts it at that line. One that is only a group's header (its records, which name their
+   *  vxid in the -v layouts, went to a block after a blank line) is the block's transaction, which the sequential
+   *  grouper reads into it: it is dropped here (its line is counted). */
   beganElsewhere(vxid: number): void {
     const tx = this.pending.get(vxid)
-    if (tx !== undefined && tx.reason !== '') this.evict(tx, 'reused')
+    if (tx === undefined) return
+    if (tx.reason !== '') this.evict(tx, 'reused')
+    else if (tx.tags.length === 0 && tx.stored < 0 && tx.links.length === 0) {
+      this.pending.delete(vxid)
+      if (this.current === tx) this.current = null
+    }
   }
 
   /** Block mode: what a block read of a session (SessionEvent), in input order with the lines it hands on: the
@@ -616,7 +621,7 @@ export class Grouper implements LineSink {
       }
       // Block mode: a request without ReqStart (garbage) takes its client address from its session, which an
       // earlier block may have read: it is finished by the grouper that reads on, which knows every session.
-      if (this.track && tx.sessionAddr === null && tx.reason === 'rxreq' && !this.hasReqStart(tx)) return
+      if (this.track && tx.sessionAddr === null && tx.reason === 'rxreq' && !this.hasClientAddr(tx)) return
       tx.state = 2
       if (isRoot(tx)) {
         this.emitTree(tx, null)
@@ -629,8 +634,12 @@ export class Grouper implements LineSink {
     }
   }
 
-  private hasReqStart(tx: Transaction): boolean {
-    return this.store !== null ? this.store.has(tx, 'ReqStart') : tx.tags.includes('ReqStart')
+  /** Whether a ReqStart of tx gives its client address (the record takes the first that does, else its
+   *  session's: a ReqStart cut short gives none). */
+  private hasClientAddr(tx: Transaction): boolean {
+    if (this.store !== null) return this.store.dataOf(tx, 'ReqStart').some((d) => field(d, 0) !== null)
+    for (let i = 0; i < tx.tags.length; i++) if (tx.tags[i] === 'ReqStart' && field(tx.data[i], 0) !== null) return true
+    return false
   }
 
   /** An ESI subrequest ends before its parent. Where lines come in the order transactions ended (raw, and the

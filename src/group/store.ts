@@ -61,16 +61,19 @@ export class RecordStore {
     }
   }
 
-  /** Whether tx has a record of this tag (kept here, or in its tags). */
-  has(tx: Transaction, tag: string): boolean {
+  /** The data of tx's records of this tag, in order (its kept ones decoded, then those it holds). */
+  dataOf(tx: Transaction, tag: string): string[] {
+    const tags: string[] = []
+    const data: string[] = []
     for (let i = tx.stored; i >= 0; i = this.next[i]) {
       let p = this.pos[i]
       for (let k = this.count[i]; k > 0; k--) {
-        if (this.tagAt(p) === tag) return true
-        if (k > 1) p += this.sizeAt(p)
+        const size = this.tagAt(p) === tag ? this.decode(p, tags, data) : k > 1 ? this.sizeAt(p) : 0
+        p += size
       }
     }
-    return tx.tags.includes(tag)
+    for (let k = 0; k < tx.tags.length; k++) if (tx.tags[k] === tag) data.push(tx.data[k])
+    return data
   }
 
   /** Decodes tx's kept records onto the end of its tags and data. */

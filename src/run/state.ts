@@ -7,6 +7,7 @@ import { addLineCounts, type LineCounts } from '../group/grouper.js'
 import type { ReadTotals } from '../parallel/reader.js'
 import { addRecordCounts, type RecordCounts } from '../record-counts.js'
 import type { SinkReport } from '../sink/sink.js'
+import type { IncompleteReason } from '../vsl/types.js'
 
 export interface RunStats extends RecordCounts {
   lines: number
@@ -85,9 +86,12 @@ export class RunState {
   }
 }
 
+const INCOMPLETE_ORDER: IncompleteReason[] = ['eof', 'overflow', 'timeout', 'flush', 'reused']
+
 /** `vlogdump: 27846 lines, 300 records (300 shown, 0 incomplete), 1234 lines skipped (…); layout vxid` */
 export function summaryLine(s: RunStats, interrupted: boolean): string {
-  const inc = Object.entries(s.incomplete)
+  // In a fixed order (the README's), not in the order first met: the parallel reader adds up its blocks' counts.
+  const inc = INCOMPLETE_ORDER.filter((k) => (s.incomplete[k] ?? 0) > 0).map((k) => [k, s.incomplete[k]] as const)
   const incTotal = inc.reduce((n, [, v]) => n + (v ?? 0), 0)
   const incText = incTotal === 0 ? '0 incomplete' : `${incTotal} incomplete: ${inc.map(([k, v]) => `${v} ${k}`).join(', ')}`
   const c = s.counts
