@@ -358,6 +358,40 @@ describe('Grouper', () => {
     assert.equal(doubled.bad, whole.bad + 1)
   })
 
+  it('-g raw: records of a vxid before its Begin are a tail of their own, not taken into the transaction that begins', () => {
+    // (A tail whose Begin was before the capture; or a line out of place. The parallel reader's block that reads the
+    // Begin cannot know of a tail an earlier block read, so neither reader takes it in.)
+    const out = group([raw(7, 'ReqHeader', 'X-Early: 1'), ...req(6, 1, 'rxreq', '/a', 10), ...req(7, 1, 'rxreq', '/b', 11)])
+    assert.deepEqual(out.map((r) => [r.vxid, r.incomplete, r.tree.tags.join(' ')]), [
+      [6, null, 'Begin Timestamp ReqStart ReqMethod ReqURL ReqProtocol RespStatus Timestamp End'],
+      [7, 'reused', 'ReqHeader'],
+      [7, null, 'Begin Timestamp ReqStart ReqMethod ReqURL ReqProtocol RespStatus Timestamp End'],
+    ])
+  })
+
+  it('-g vxid -v: a record moved into the group before its own is a tail of its own, and its group reads whole', () => {
+    const all = readFileSync(repoPath('fixtures/lab/lab.vxid-v.log'), 'latin1').split('\n')
+    const header = all.findIndex((l) => l.includes('<< Request  >>   98306'))
+    const url = all.findIndex((l, i) => i > header && l.includes(' 98306 ReqURL '))
+    const moved = all.filter((_, i) => i !== url)
+    moved.splice(header - 2, 0, all[url]) // before the End of the group before
+    const records = (input: string[]): string[] => {
+      const out: string[] = []
+      const g = new Grouper({ maxPending: 1000, timeout: 0 }, (tree, inc) => out.push(`${tree.vxid} ${inc} ${tree.tags.length}`))
+      g.vxidLayout = true
+      for (const l of input) g.push(parseLine(l))
+      g.flush('eof')
+      return out
+    }
+    const whole = records(all)
+    const got = records(moved)
+    const at = whole.findIndex((r) => r.startsWith('98306 null '))
+    assert.ok(at >= 0, whole.join(' | '))
+    const n = +whole[at].split(' ')[2]
+    // The tail (its ReqURL), reported at the header of its group; the group without it.
+    assert.deepEqual(got, [...whole.slice(0, at), '98306 reused 1', `98306 null ${n - 1}`, ...whole.slice(at + 1)])
+  })
+
   it('groups never span files', async () => {
     const r = req(2, 1, 'rxreq', '/a', 10)
     const recs = await recordsOf([lines(...r.slice(0, 4)), lines(...r.slice(4))])

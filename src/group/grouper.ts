@@ -237,8 +237,9 @@ export class Grouper implements LineSink {
     this.counts.tx++
     if (this.track && this.beginsAgain(vxid)) this.reused = true
     let tx = this.pending.get(vxid)
-    if (tx !== undefined && tx.reason !== '') {
-      // A header for a vxid that already began: varnishd restarted and handed out the same vxid again.
+    if (tx !== undefined && (tx.reason !== '' || this.isFragment(tx))) {
+      // A header for a vxid that already began: varnishd restarted and handed out the same vxid again. (Or records
+      // of it came before, outside its group: a tail of its own, isFragment.)
       this.evict(tx, 'reused')
       tx = undefined
     }
@@ -287,6 +288,11 @@ export class Grouper implements LineSink {
       // Block mode: a Begin for a vxid the block read before (varnishd restarted, or logs were joined; or records
       // before their Begin, which only damage makes): the block is read again by the grouper that reads on.
       if (this.track && tag === 'Begin' && this.beginsAgain(vxid)) this.reused = true
+      // A Begin under the vxid of records read before any Begin of it: another transaction (isFragment).
+      if (tx !== undefined && tag === 'Begin' && tx.reason === '' && this.isFragment(tx)) {
+        this.evict(tx, 'reused')
+        tx = undefined
+      }
       // A session begins under the vxid of a transaction still pending: that one is of an earlier run.
       if (tx !== undefined && tag === 'Begin' && tx.reason !== '' && data.startsWith('sess')) {
         this.evict(tx, 'reused')
@@ -490,6 +496,15 @@ export class Grouper implements LineSink {
     return this.created.has(vxid)
   }
 
+  /** Records of a vxid read before its Begin, outside a group of its own (the raw layout, binary): a tail whose
+   *  Begin was before the input (or lines out of place). A Begin of that vxid starts another transaction: the
+   *  tail is reported on its own, as one whose vxid began again, and not taken into it (a block that reads the
+   *  Begin cannot know of a tail an earlier block read). In a group of its own (a header and its records, the
+   *  -v layouts), records before the Begin are the group's. */
+  private isFragment(tx: Transaction): boolean {
+    return tx !== this.current && (tx.tags.length > 0 || tx.stored >= 0)
+  }
+
   /** Block mode: a block read a transaction's Begin (or header) under `vxid` (Leftovers.begun). One still pending
    *  here under it is of an earlier run of the vxids (varnishd restarted, or logs were joined), evicted as the
    *  sequential grouper evicts it at that line. One that is only a group's header (its records, which name their
@@ -498,7 +513,7 @@ export class Grouper implements LineSink {
   beganElsewhere(vxid: number): void {
     const tx = this.pending.get(vxid)
     if (tx === undefined) return
-    if (tx.reason !== '') this.evict(tx, 'reused')
+    if (tx.reason !== '' || this.isFragment(tx)) this.evict(tx, 'reused')
     else if (tx.tags.length === 0 && tx.stored < 0 && tx.links.length === 0) {
       this.pending.delete(vxid)
       if (this.current === tx) this.current = null
@@ -510,6 +525,22 @@ export class Grouper implements LineSink {
   sessionEvent(vxid: number, addr: string | null, _pos: number, kind: number): void {
     this.sessions.delete(vxid)
     if (kind === SESSION_BEGUN) this.session(vxid).addr = addr
+  }
+
+  /** Block mode: the block read a header or record, and its last group ended (or had no transaction): no line of a
+   *  group still open is handed on, so the grouper that reads on must end the group it read last (closeGroup). */
+  get groupClosed(): boolean {
+    return !this.atHead && this.current === null && this.currentOther === 0
+  }
+
+  /** Block mode: what a block that read its last group to its End leaves, for the lines of the next block that no
+   *  header starts (groupClosed). */
+  closeGroup(): void {
+    this.current = null
+    this.currentOther = 0
+    this.currentSession = null
+    this.lastTx = null
+    this.lastOther = 0
   }
 
   /** Block mode: the lines of everything still pending, and the events (Leftovers), for the grouper that reads on.

@@ -59,6 +59,8 @@ export interface BlockResult extends RecordCounts {
   ticks: Float64Array
   /** The latest log time the block saw (epoch seconds). */
   clock: number
+  /** The block's last group ended in it (Grouper.groupClosed). */
+  closed: boolean
 }
 
 export interface BlockStages {
@@ -146,6 +148,7 @@ export function processBlock(job: BlockJob, bytes: Uint8Array, stages: BlockStag
     counts: grouper.counts,
     ...read,
     clock: grouper.clock,
+    closed: grouper.groupClosed,
   }
 }
 
@@ -196,6 +199,7 @@ function handedOn(job: BlockJob, buf: Buffer, read: BlockRead, clock: number): B
     begun: new Float64Array(0),
     ticks: new Float64Array(0),
     clock,
+    closed: false,
   }
 }
 

@@ -106,9 +106,17 @@ export interface ReadTotals extends RecordCounts {
 
 /** A block must not start with a line that may continue the one before it (text that is not a log line: it
  *  belongs where the line before it went, which only the block before knows). Moves the cut back before such
- *  lines, a few at the most; the cut stays where it was if there is no better one. */
+ *  lines, a few at the most (and before the last line, when the cut is where the bytes read end); the cut stays
+ *  where it was if there is no better one. */
 function beforeText(buf: Buffer, start: number, cut: number, n: number): number {
   let at = cut
+  // A cut at the end of what was read: the line after it is not known yet (it may be text), so the last line goes
+  // with the next block.
+  if (at >= n) {
+    const p = at - 2 < start ? -1 : buf.lastIndexOf(10, at - 2)
+    if (p < start) return cut
+    at = p + 1
+  }
   for (let k = 0; k < 64 && at < n; k++) {
     if (opensContext(buf, at, n)) return at
     const p = at - 2 < start ? -1 : buf.lastIndexOf(10, at - 2)
@@ -126,7 +134,9 @@ function opensContext(buf: Buffer, at: number, n: number): boolean {
   // A record (`-`, a raw line's padded vxid), a group header (`*`).
   if (!(c === 45 || c === 32 || (c >= 48 && c <= 57) || c === 42)) return false
   const nl = buf.indexOf(10, at)
-  const end = nl < 0 || nl >= n ? n : nl > at && buf[nl - 1] === 13 ? nl - 1 : nl
+  // A line cut by the end of what was read is not known yet (a few spaces may be the start of text).
+  if (nl < 0 || nl >= n) return false
+  const end = nl > at && buf[nl - 1] === 13 ? nl - 1 : nl
   const kind = lineKind(buf, at, end)
   return kind !== 'text' && kind !== 'noise'
 }
@@ -514,6 +524,9 @@ export class ParallelReader {
       s = nl + 1
     }
     events.upTo(Infinity)
+    // The group this grouper read last is not the block's last: lines of the next block that no header starts are of
+    // no group, as for one thread.
+    if (r.closed) merge.closeGroup()
   }
 
   /** Writes a block's records and those the main grouper completed meanwhile, in the order they completed. */
