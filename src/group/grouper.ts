@@ -668,8 +668,8 @@ export class Grouper implements LineSink {
   /** Whether a ReqStart of tx gives its client address (the record takes the first that does, else its
    *  session's: a ReqStart cut short gives none). */
   private hasClientAddr(tx: Transaction): boolean {
-    if (this.store !== null) return this.store.dataOf(tx, 'ReqStart').some((d) => field(d, 0) !== null)
-    for (let i = 0; i < tx.tags.length; i++) if (tx.tags[i] === 'ReqStart' && field(tx.data[i], 0) !== null) return true
+    if (this.store !== null) return this.store.some(tx, 'ReqStart', givesAddr)
+    for (let i = 0; i < tx.tags.length; i++) if (tx.tags[i] === 'ReqStart' && givesAddr(tx.data[i])) return true
     return false
   }
 
@@ -750,6 +750,11 @@ export class PositionLog {
     this.pos = grown(this.pos, new Float64Array(size))
     this.tx = grown(this.tx, new Float64Array(size))
   }
+}
+
+/** Whether a ReqStart's data gives an address (record.ts's addr() makes one of its first field). */
+function givesAddr(d: string): boolean {
+  return field(d, 0) !== null
 }
 
 /** A client request that starts a tree: received from a client (rxreq), or one varnishlog synthesized without a

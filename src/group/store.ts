@@ -61,19 +61,24 @@ export class RecordStore {
     }
   }
 
-  /** The data of tx's records of this tag, in order (its kept ones decoded, then those it holds). */
-  dataOf(tx: Transaction, tag: string): string[] {
+  /** Whether the data of one of tx's records of this tag passes `test` (its kept ones decoded one at a time, in
+   *  order, then those it holds). */
+  some(tx: Transaction, tag: string, test: (data: string) => boolean): boolean {
     const tags: string[] = []
     const data: string[] = []
     for (let i = tx.stored; i >= 0; i = this.next[i]) {
       let p = this.pos[i]
       for (let k = this.count[i]; k > 0; k--) {
-        const size = this.tagAt(p) === tag ? this.decode(p, tags, data) : k > 1 ? this.sizeAt(p) : 0
-        p += size
+        if (this.tagAt(p) !== tag) {
+          if (k > 1) p += this.sizeAt(p)
+          continue
+        }
+        p += this.decode(p, tags, data)
+        if (test(data[data.length - 1])) return true
       }
     }
-    for (let k = 0; k < tx.tags.length; k++) if (tx.tags[k] === tag) data.push(tx.data[k])
-    return data
+    for (let k = 0; k < tx.tags.length; k++) if (tx.tags[k] === tag && test(tx.data[k])) return true
+    return false
   }
 
   /** Decodes tx's kept records onto the end of its tags and data. */
