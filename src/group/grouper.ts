@@ -502,7 +502,7 @@ export class Grouper implements LineSink {
    *  Begin cannot know of a tail an earlier block read). In a group of its own (a header and its records, the
    *  -v layouts), records before the Begin are the group's. */
   private isFragment(tx: Transaction): boolean {
-    return tx !== this.current && (tx.tags.length > 0 || tx.stored >= 0)
+    return tx !== this.current && hasRecords(tx)
   }
 
   /** Block mode: a block read a transaction's Begin (or header) under `vxid` (Leftovers.begun). One still pending
@@ -514,7 +514,7 @@ export class Grouper implements LineSink {
     const tx = this.pending.get(vxid)
     if (tx === undefined) return
     if (tx.reason !== '' || this.isFragment(tx)) this.evict(tx, 'reused')
-    else if (tx.tags.length === 0 && tx.stored < 0 && tx.links.length === 0) {
+    else if (!hasRecords(tx)) {
       this.pending.delete(vxid)
       if (this.current === tx) this.current = null
     }
@@ -750,6 +750,11 @@ export class PositionLog {
     this.pos = grown(this.pos, new Float64Array(size))
     this.tx = grown(this.tx, new Float64Array(size))
   }
+}
+
+/** Whether a transaction has records (kept in the store, or its own): not only a group's header. */
+function hasRecords(tx: Transaction): boolean {
+  return tx.tags.length > 0 || tx.stored >= 0
 }
 
 /** Whether a ReqStart's data gives an address (record.ts's addr() makes one of its first field). */

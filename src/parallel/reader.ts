@@ -110,15 +110,9 @@ export interface ReadTotals extends RecordCounts {
  *  where it was if there is no better one. */
 function beforeText(buf: Buffer, start: number, cut: number, n: number): number {
   let at = cut
-  // A cut at the end of what was read: the line after it is not known yet (it may be text), so the last line goes
-  // with the next block.
-  if (at >= n) {
-    const p = at - 2 < start ? -1 : buf.lastIndexOf(10, at - 2)
-    if (p < start) return cut
-    at = p + 1
-  }
-  for (let k = 0; k < 64 && at < n; k++) {
-    if (opensContext(buf, at, n)) return at
+  for (let k = 0; k < 64; k++) {
+    // (At the end of what was read, the line after the cut is not known yet: it may be text.)
+    if (at < n && opensContext(buf, at, n)) return at
     const p = at - 2 < start ? -1 : buf.lastIndexOf(10, at - 2)
     if (p < start) return cut
     at = p + 1
