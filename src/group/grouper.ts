@@ -331,7 +331,7 @@ export class Grouper implements LineSink {
     if (this.track) {
       if (this.store === null) this.log.push(this.pos, tx.seen) // else the store has them (leftovers())
       this.atHead = false // what follows has a context of this block's own
-      if (tx.tags.length === 0 && tx.stored < 0 && tag !== 'Begin') tx.fragment = true
+      if (!hasRecords(tx) && tag !== 'Begin') tx.fragment = true
     }
     if (this.store !== null) this.store.add(tx, this.pos)
     else {
@@ -533,8 +533,8 @@ export class Grouper implements LineSink {
     return !this.atHead && this.current === null && this.currentOther === 0
   }
 
-  /** Block mode: what a block that read its last group to its End leaves, for the lines of the next block that no
-   *  header starts (groupClosed). */
+  /** No group is open: what a group's End leaves (endSession), and, in block mode, what a block that read its last
+   *  group to its End leaves for the lines of the next block that no header starts (groupClosed). */
   closeGroup(): void {
     this.current = null
     this.currentOther = 0
@@ -589,8 +589,7 @@ export class Grouper implements LineSink {
     if (this.vxidLayout) this.forgetSession(this.currentSessionVxid)
     // As a transaction's End ends its group (record()), so does a session's: lines after it are of no group (in
     // block mode, its header is not handed on as a group still open).
-    this.currentOther = 0
-    this.currentSession = null
+    this.closeGroup()
     this.openHeader = -1
   }
 
