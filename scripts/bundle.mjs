@@ -97,10 +97,16 @@ await build({
 // 92.9 MiB and 94.1 -> 92.7 MiB (median), 95.5 -> 93.9 MiB (max), time and CPU seconds within noise; one thread,
 // 200 MB: the same time (3.00 / 2.99 s). (Fixing the mmap threshold at 64 KiB instead saved as much but cost one
 // thread 20%: each block's large buffers were mapped and unmapped.) Ignored where malloc is not glibc's.
+//
+// The bin is a shell script first and JavaScript after: `#!/usr/bin/env -S …` passes flags and a variable too, but
+// BusyBox's env has no -S (Alpine, the official varnish:*-alpine images: the bin did not start at all there). To
+// sh, line 2 is `:` and then the exec of node with the flags on this same file (an exec: the same process); to
+// node, which skips line 1, it is a string and a comment. test/bin.test.ts runs it under dash and BusyBox's sh.
 const bin = dist('vlogdump.cjs')
 writeFileSync(
   bin,
-  `#!/usr/bin/env -S MALLOC_TRIM_THRESHOLD_=65536 node --max-semi-space-size=1 --heap-growing-percent=50 --v8-pool-size=1
+  `#!/bin/sh
+":" //; export MALLOC_TRIM_THRESHOLD_=65536; exec node --max-semi-space-size=1 --heap-growing-percent=50 --v8-pool-size=1 "$0" "$@"
 // vlogdump's bin: \`--version\` alone is answered here, before the bundle is even compiled (start-up time).
 const argv = process.argv.slice(2)
 if (argv.length === 1 && argv[0] === '--version') process.stdout.write(${JSON.stringify(pkg.version + '\n')})

@@ -1,0 +1,101 @@
+// The bin as a program, the way npm links it and a shell runs it: a shell script that execs node with vlogdump's
+// V8 flags and malloc setting (scripts/bundle.mjs), under Debian's /bin/sh (dash) and BusyBox's sh (Alpine's), and
+// through a symlink on PATH. The other tests start `node dist/vlogdump.cjs`, which skips the bin's first two lines.
+// The BusyBox cases skip only when busybox is not installed; .ci/run installs it.
+
+import assert from 'node:assert/strict'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { onPath, repoPath } from './support.js'
+
+const CLI = repoPath('dist/vlogdump.cjs')
+const LAB = repoPath('fixtures/lab/lab.vxid.log')
+const ENV: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, MALLOC_TRIM_THRESHOLD_: undefined }
+const FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=50', '--v8-pool-size=1']
+const NO_BUSYBOX = onPath('busybox') ? null : 'busybox not installed'
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** What `node dist/vlogdump.cjs ARGS` prints: the reference. */
+function viaNode(args: string[]): string {
+  return spawnSync(process.execPath, [CLI, ...args], { env: ENV, encoding: 'utf8' }).stdout
+}
+
+/** Runs `cmd args` (the bin, however started) on stdin held open until node is running: its command line and
+ *  MALLOC_TRIM_THRESHOLD_ as /proc shows them (the shell execs node in its own process), and what it printed. */
+async function started(cmd: string, args: string[], env = ENV): Promise<{ argv: string[]; trim: string | null; code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(cmd, args, { env, stdio: ['pipe', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s))
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s))
+  child.stdin.on('error', () => {}) // a run that stops before reading stdin
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
+  let argv: string[] = []
+  for (let i = 0; i < 200 && !/(^|\/)node$/.test(argv[0] ?? ''); i++) {
+    await sleep(25)
+    argv = procList(child.pid!, 'cmdline')
+  }
+  const trim = procList(child.pid!, 'environ').find((e) => e.startsWith('MALLOC_TRIM_THRESHOLD_='))?.split('=')[1] ?? null
+  child.stdin.end(readFileSync(LAB))
+  return { argv, trim, code: await exited, stdout, stderr }
+}
+
+function procList(pid: number, file: 'cmdline' | 'environ'): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'latin1').split('\0').filter((s) => s !== '')
+  } catch {
+    return []
+  }
+}
+
+/** node, the flags, the bin's path, then exactly the arguments given. */
+function assertStarted(r: Awaited<ReturnType<typeof started>>, bin: string, args: string[]): void {
+  assert.equal(r.stderr, '')
+  assert.equal(r.code, 0)
+  assert.match(r.argv[0], /(^|\/)node$/)
+  assert.deepEqual(r.argv.slice(1), [...FLAGS, bin, ...args])
+  assert.equal(r.trim, '65536')
+}
+
+describe('the bin as a program', () => {
+  // Arguments with spaces, quotes, `$` and backquotes: passed on as they are ("$@").
+  const ARGS = ['-F', `%m "%U" $HOME \`id\` '%s'`, '-q', 'ReqURL ~ "^/(grace|private)/ ?"']
+  const QUERY = ['-q', 'ReqURL ~ "^/(grace|private)/"', '--json']
+
+  it('starts node with its flags and prints what node dist/vlogdump.cjs prints, under /bin/sh', async () => {
+    const want = viaNode([...QUERY, LAB])
+    assert.ok(want.split('\n').length > 3)
+    const r = await started(CLI, [...QUERY, '-'])
+    assertStarted(r, CLI, [...QUERY, '-'])
+    assert.equal(r.stdout, want)
+    assert.equal(spawnSync(CLI, ['--version'], { encoding: 'utf8' }).stdout, viaNode(['--version']))
+  })
+
+  it('passes every argument on as it was given', async () => {
+    const r = await started(CLI, ARGS)
+    assertStarted(r, CLI, ARGS)
+    const want = viaNode([...ARGS, LAB])
+    assert.match(want, /^GET "\/grace\/1" \$HOME `id` '200'$/m)
+    assert.equal(r.stdout, want)
+  })
+
+  it('runs through a symlink on PATH, as npm links it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vlogdump-bin-'))
+    symlinkSync(CLI, join(dir, 'vlogdump'))
+    const r = await started('vlogdump', QUERY, { ...ENV, PATH: `${dir}:${process.env.PATH ?? ''}` })
+    assertStarted(r, join(dir, 'vlogdump'), QUERY)
+    assert.equal(r.stdout, viaNode([...QUERY, LAB]))
+  })
+
+  it("runs under BusyBox's sh (Alpine's /bin/sh, whose env has no -S)", async (t) => {
+    if (NO_BUSYBOX !== null) return t.skip(NO_BUSYBOX)
+    const r = await started('busybox', ['sh', CLI, ...QUERY])
+    assertStarted(r, CLI, QUERY)
+    assert.equal(r.stdout, viaNode([...QUERY, LAB]))
+    // What the bin's first line was before: BusyBox's env refuses it, and vlogdump never started.
+    assert.notEqual(spawnSync('busybox', ['env', '-S', 'node --version'], { encoding: 'utf8' }).status, 0)
+  })
+})
