@@ -17,6 +17,8 @@ import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
 const dist = (p) => new URL(`../dist/${p}`, import.meta.url).pathname
+// The bin's node flags (src/run/heap.ts, which sets what it can of them when node is started without them).
+const { NODE_FLAGS } = await import(new URL('../dist/src/run/heap.js', import.meta.url).href)
 
 /** string-width (three copies, under yargs' help layout) builds an Intl.Segmenter and Unicode-property regexes
  *  when its module loads: 45 ms of every start-up (measured with --cpu-prof), for a function that only runs for
@@ -76,7 +78,7 @@ await build({
   banner: { js: "import { createRequire as __vlogdumpRequire } from 'node:module'; const require = __vlogdumpRequire(import.meta.url);" },
 })
 
-// The bin, with two V8 heap flags (process-wide: the worker threads' heaps get them too, whatever their
+// The bin, with two V8 heap flags (NODE_FLAGS; process-wide: the worker threads' heaps get them too, whatever their
 // resourceLimits say):
 // - a small young generation (1 MiB semi-spaces): V8's default lets it grow to 16 MiB semi-spaces, which only
 //   raised peak RSS (115 -> 88 MiB on --json of 200 MB with 2 MiB, same speed; 2 -> 1 MiB: another 4-6 MiB
@@ -106,7 +108,7 @@ const bin = dist('vlogdump.cjs')
 writeFileSync(
   bin,
   `#!/bin/sh
-":" //; export MALLOC_TRIM_THRESHOLD_=65536; exec node --max-semi-space-size=1 --heap-growing-percent=50 --v8-pool-size=1 "$0" "$@"
+":" //; export MALLOC_TRIM_THRESHOLD_=65536; exec node ${NODE_FLAGS.join(' ')} "$0" "$@"
 // vlogdump's bin: \`--version\` alone is answered here, before the bundle is even compiled (start-up time).
 const argv = process.argv.slice(2)
 if (argv.length === 1 && argv[0] === '--version') process.stdout.write(${JSON.stringify(pkg.version + '\n')})

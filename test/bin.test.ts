@@ -5,16 +5,18 @@
 
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs'
+import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
+import { boundHeap, NODE_FLAGS } from '../src/run/heap.js'
 import { onPath, repoPath } from './support.js'
 
 const CLI = repoPath('dist/vlogdump.cjs')
 const LAB = repoPath('fixtures/lab/lab.vxid.log')
 const ENV: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, MALLOC_TRIM_THRESHOLD_: undefined }
 const FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=50', '--v8-pool-size=1']
+const HEAP = repoPath('dist/src/run/heap.js')
 const NO_BUSYBOX = onPath('busybox') ? null : 'busybox not installed'
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -97,5 +99,48 @@ describe('the bin as a program', () => {
     assert.equal(r.stdout, viaNode([...QUERY, LAB]))
     // What the bin's first line was before: BusyBox's env refuses it, and vlogdump never started.
     assert.notEqual(spawnSync('busybox', ['env', '-S', 'node --version'], { encoding: 'utf8' }).status, 0)
+  })
+})
+
+/** The largest young generation (MiB) of vlogdump's main thread during `node --max-semi-space-size=8
+ *  dist/vlogdump.cjs ARGS` (room for 16 MiB semi-spaces: V8 grows them when enough survives), sampled by a module
+ *  node loads first, every 10 ms and at exit. */
+function mainYoung(args: string[]): number {
+  const dir = mkdtempSync(join(tmpdir(), 'vlogdump-heap-'))
+  const probe = join(dir, 'probe.cjs')
+  writeFileSync(
+    probe,
+    `const v8 = require('node:v8')
+    let most = 0
+    const look = () => (most = Math.max(most, v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size))
+    setInterval(look, 10).unref()
+    process.on('exit', () => { look(); require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'young'))}, String(most / 2 ** 20)) })`,
+  )
+  const r = spawnSync(process.execPath, ['--max-semi-space-size=8', '-r', probe, CLI, ...args], { env: ENV, encoding: 'utf8' })
+  assert.match(r.stderr, /records \(/)
+  return Number(readFileSync(join(dir, 'young'), 'utf8'))
+}
+
+/** The 7.1 capture 40 times over (42 MB): above the size from which a file is read by worker threads. */
+function bigFile(): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'vlogdump-big-')), 'big.log')
+  const text = readFileSync(repoPath('fixtures/varnish-7.1/small.vxid.log'))
+  writeFileSync(path, Buffer.concat(Array.from({ length: 40 }, () => text)))
+  return path
+}
+
+describe('started without the bin (node dist/vlogdump.cjs)', () => {
+  it("keeps the main thread's young generation at 1 MiB semi-spaces, with worker threads too", () => {
+    const big = bigFile()
+    // Each worker thread's start set V8's growth factor back to 2, and the main thread's young generation grew.
+    for (const threads of ['1', '2']) {
+      const young = mainYoung(['--threads', threads, '--misses', '--summary', big])
+      assert.ok(young <= 2, `--threads ${threads}: ${young} MiB`)
+    }
+  })
+
+  it('leaves V8 alone when node was started with the flags (the bin)', () => {
+    assert.equal(boundHeap(['--expose-gc', ...NODE_FLAGS]), false)
+    assert.deepEqual([...NODE_FLAGS], FLAGS)
   })
 })
