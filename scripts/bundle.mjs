@@ -17,8 +17,8 @@ import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
 const dist = (p) => new URL(`../dist/${p}`, import.meta.url).pathname
-// The bin's node flags (src/run/heap.ts, which sets what it can of them when node is started without them).
-const { NODE_FLAGS } = await import(new URL('../dist/src/run/heap.js', import.meta.url).href)
+// The bin's node flags (src/heap.ts, which sets what it can of them when node is started without them).
+const { NODE_FLAGS } = await import(new URL('../dist/src/heap.js', import.meta.url).href)
 
 /** string-width (three copies, under yargs' help layout) builds an Intl.Segmenter and Unicode-property regexes
  *  when its module loads: 45 ms of every start-up (measured with --cpu-prof), for a function that only runs for

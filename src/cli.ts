@@ -8,7 +8,7 @@ import { fstatSync, readFileSync, statSync } from 'node:fs'
 import type { Writable } from 'node:stream'
 import { setFlagsFromString } from 'node:v8'
 import { UsageError, VlogdumpError } from './errors.js'
-import { boundHeap } from './run/heap.js'
+import { boundHeap } from './heap.js'
 import { filesOnly } from './options.js'
 import { colorEnabled } from './render/palette.js'
 import { run, type Input } from './run.js'
@@ -26,7 +26,7 @@ let terminal: Terminal | null = null
 // asks whether a pattern can take the fallback (no backreferences, lookarounds, -i).
 setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks')
 setFlagsFromString('--enable-experimental-regexp-engine')
-// The bin's heap flags, when node was started without them (src/run/heap.ts); before any worker thread starts.
+// The bin's heap flags, when node was started without them (src/heap.ts); before any worker thread starts.
 boundHeap(process.execArgv)
 
 // Inlined by scripts/bundle.mjs; read from package.json when running the unbundled tsc output.

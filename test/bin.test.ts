@@ -9,14 +9,14 @@ import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { boundHeap, NODE_FLAGS } from '../src/run/heap.js'
+import { boundHeap, NODE_FLAGS } from '../src/heap.js'
 import { onPath, repoPath } from './support.js'
 
 const CLI = repoPath('dist/vlogdump.cjs')
 const LAB = repoPath('fixtures/lab/lab.vxid.log')
 const ENV: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, MALLOC_TRIM_THRESHOLD_: undefined }
 const FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=50', '--v8-pool-size=1']
-const HEAP = repoPath('dist/src/run/heap.js')
+const HEAP = repoPath('dist/src/heap.js')
 const NO_BUSYBOX = onPath('busybox') ? null : 'busybox not installed'
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 

@@ -2,8 +2,8 @@
 // on its command line (scripts/bundle.mjs writes its exec line from NODE_FLAGS). Started without them — `node
 // dist/vlogdump.cjs`, as `npm start` runs it, or a Windows shim — V8 sizes the heaps from the machine's memory
 // (young generations of two 16 MiB semi-spaces on 16 GB or more). Two threads on 500 MB of binary VSL, median of 4
-// interleaved, peaked at 154 MiB (--json) and 132 (--misses --slow 200); with what boundHeap sets, at 98 and 91
-// (the bin: 93 and 89), in the same time (3.41 / 3.51 s and 1.33 / 1.33 s).
+// interleaved, peaked at 154 MiB (--json) and 132 (--misses --slow 200); with what boundHeap sets, at 96 and 90,
+// as the bin (93 and 89) and in its time (3.66 / 3.65 s, 1.47 / 1.52 s).
 
 import { setFlagsFromString } from 'node:v8'
 
@@ -27,8 +27,13 @@ export function boundHeap(execArgv: readonly string[]): boolean {
 
 let bounded = false
 
-/** Once a worker thread is running: V8 sets --semi-space-growth-factor back to at least 2 when it sizes a new
- *  thread's heap (Heap::ConfigureHeap), which let the main thread's young generation grow to 16 MiB semi-spaces. */
+/** Whether boundHeap set the flags: the main thread's young generation is then kept from growing, by a flag that
+ *  V8 sets back to at least 2 each time it sizes a new thread's heap (Heap::ConfigureHeap), which let it grow to
+ *  16 MiB semi-spaces while worker threads started (the parallel reader sets it again once they run). */
+export function youngKept(): boolean {
+  return bounded
+}
+
 export function keepYoung(): void {
   if (bounded) setFlagsFromString('--semi-space-growth-factor=1')
 }
