@@ -103,7 +103,7 @@ await build({
 // The bin is a shell script first and JavaScript after: `#!/usr/bin/env -S …` passes flags and a variable too, but
 // BusyBox's env has no -S (Alpine, the official varnish:*-alpine images: the bin did not start at all there). To
 // sh, line 2 is `:` and then the exec of node with the flags on this same file (an exec: the same process); to
-// node, which skips line 1, it is a string and a comment. test/bin.test.ts runs it under dash and BusyBox's sh.
+// node, which skips line 1, it is a string and a comment. test/bin.test.ts runs it under dash, bash and BusyBox's sh.
 const bin = dist('vlogdump.cjs')
 writeFileSync(
   bin,

@@ -1,9 +1,8 @@
-// Owns the V8 heap settings that keep peak memory flat (README, Performance: Memory). The bin starts node with them
-// on its command line (scripts/bundle.mjs writes its exec line from NODE_FLAGS). Started without them — `node
-// dist/vlogdump.cjs`, as `npm start` runs it, or a Windows shim — V8 sizes the heaps from the machine's memory
-// (young generations of two 16 MiB semi-spaces on 16 GB or more). Two threads on 500 MB of binary VSL, median of 4
-// interleaved, peaked at 154 MiB (--json) and 132 (--misses --slow 200); with what boundHeap sets, at 96 and 90,
-// as the bin (93 and 89) and in its time (3.66 / 3.65 s, 1.47 / 1.52 s).
+// Owns the V8 heap settings that keep peak memory flat (README, Performance: Memory, with the figures). The bin
+// starts node with them on its command line (scripts/bundle.mjs writes its exec line from NODE_FLAGS). Started
+// without them — `node dist/vlogdump.cjs`, as `npm start` runs it, or any launcher that skips the bin's shell
+// line — V8 sizes the heaps from the machine's memory (young generations of two 16 MiB semi-spaces on 16 GB or
+// more), and two threads peaked 40-60 MiB above the bin; with what boundHeap sets, 1-3 MiB above it.
 
 import { setFlagsFromString } from 'node:v8'
 

@@ -5,20 +5,20 @@
 
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
 import { boundHeap, NODE_FLAGS } from '../src/heap.js'
 import { onPath, repoPath } from './support.js'
 
 const CLI = repoPath('dist/vlogdump.cjs')
 const LAB = repoPath('fixtures/lab/lab.vxid.log')
 const ENV: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, MALLOC_TRIM_THRESHOLD_: undefined }
-const FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=50', '--v8-pool-size=1']
-const HEAP = repoPath('dist/src/heap.js')
 const NO_BUSYBOX = onPath('busybox') ? null : 'busybox not installed'
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+const TMP = mkdtempSync(join(tmpdir(), 'vlogdump-bin-'))
+after(() => rmSync(TMP, { recursive: true, force: true }))
 
 /** What `node dist/vlogdump.cjs ARGS` prints: the reference. */
 function viaNode(args: string[]): string {
@@ -58,7 +58,7 @@ function assertStarted(r: Awaited<ReturnType<typeof started>>, bin: string, args
   assert.equal(r.stderr, '')
   assert.equal(r.code, 0)
   assert.match(r.argv[0], /(^|\/)node$/)
-  assert.deepEqual(r.argv.slice(1), [...FLAGS, bin, ...args])
+  assert.deepEqual(r.argv.slice(1), [...NODE_FLAGS, bin, ...args])
   assert.equal(r.trim, '65536')
 }
 
@@ -85,10 +85,17 @@ describe('the bin as a program', () => {
   })
 
   it('runs through a symlink on PATH, as npm links it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vlogdump-bin-'))
+    const dir = join(TMP, 'path')
+    mkdirSync(dir)
     symlinkSync(CLI, join(dir, 'vlogdump'))
     const r = await started('vlogdump', QUERY, { ...ENV, PATH: `${dir}:${process.env.PATH ?? ''}` })
     assertStarted(r, join(dir, 'vlogdump'), QUERY)
+    assert.equal(r.stdout, viaNode([...QUERY, LAB]))
+  })
+
+  it('runs under bash', async () => {
+    const r = await started('bash', [CLI, ...QUERY])
+    assertStarted(r, CLI, QUERY)
     assert.equal(r.stdout, viaNode([...QUERY, LAB]))
   })
 
@@ -106,7 +113,7 @@ describe('the bin as a program', () => {
  *  dist/vlogdump.cjs ARGS` (room for 16 MiB semi-spaces: V8 grows them when enough survives), sampled by a module
  *  node loads first, every 10 ms and at exit. */
 function mainYoung(args: string[]): number {
-  const dir = mkdtempSync(join(tmpdir(), 'vlogdump-heap-'))
+  const dir = mkdtempSync(join(TMP, 'heap-'))
   const probe = join(dir, 'probe.cjs')
   writeFileSync(
     probe,
@@ -123,9 +130,9 @@ function mainYoung(args: string[]): number {
 
 /** The 7.1 capture 40 times over (42 MB): above the size from which a file is read by worker threads. */
 function bigFile(): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'vlogdump-big-')), 'big.log')
+  const path = join(TMP, 'big.log')
   const text = readFileSync(repoPath('fixtures/varnish-7.1/small.vxid.log'))
-  writeFileSync(path, Buffer.concat(Array.from({ length: 40 }, () => text)))
+  writeFileSync(path, Buffer.concat(Array.from({ length: 40 }, () => text)), { flag: 'w' })
   return path
 }
 
@@ -141,6 +148,22 @@ describe('started without the bin (node dist/vlogdump.cjs)', () => {
 
   it('leaves V8 alone when node was started with the flags (the bin)', () => {
     assert.equal(boundHeap(['--expose-gc', ...NODE_FLAGS]), false)
-    assert.deepEqual([...NODE_FLAGS], FLAGS)
+  })
+
+  it('reports a worker thread that fails, on every file, with the bin or without', () => {
+    // The bundle beside a worker that throws as it loads (it does not know it is a copy).
+    const dir = join(TMP, 'broken')
+    mkdirSync(join(dir, 'lib'), { recursive: true })
+    copyFileSync(CLI, join(dir, 'vlogdump.cjs'))
+    copyFileSync(repoPath('dist/lib/vlogdump.cjs'), join(dir, 'lib', 'vlogdump.cjs'))
+    writeFileSync(join(dir, 'lib', 'worker.js'), "throw new Error('worker broke')\n")
+    const big = bigFile()
+    for (const flags of [[], [...NODE_FLAGS]])
+      for (const threads of ['2', '5']) {
+        const r = spawnSync(process.execPath, [...flags, join(dir, 'vlogdump.cjs'), '--threads', threads, '--misses', big, big], { env: ENV, encoding: 'utf8' })
+        const what = `${flags.length === 0 ? 'without' : 'with'} the flags, --threads ${threads}`
+        assert.equal(r.stderr, `vlogdump: cannot read ${big}: worker broke\n`.repeat(2), what)
+        assert.equal(r.status, 2, what)
+      }
   })
 })
