@@ -235,6 +235,19 @@ describe('Grouper', () => {
     assert.deepEqual(out.map((o) => [o.vxid, o.incomplete]), [[2, 'timeout'], [4, null]])
   })
 
+  it('-T: a Timestamp cut short (decades back) does not time out its transaction, at the start or later', () => {
+    // Its Start cut to `Start: 17954` (1970): at the start of the input, the next Timestamp of its own moved log
+    // time on by 56 years, and it timed itself out; later, its time stood decades before the log time, and the next
+    // step of log time (another transaction's) timed it out. A block of the parallel reader evicts nothing: it read
+    // the transaction whole, so one thread and two differed (found by cutting lines of lab.session.log at random).
+    const cut = (vxid: number, t: number): string[] => req(vxid, 1, 'rxreq', `/${vxid}`, t).map((l) => (/Timestamp +c Start/.test(l) ? raw(vxid, 'Timestamp', 'Start: 17954') : l))
+    const first = [...cut(2, 1795461618), ...req(4, 3, 'rxreq', '/b', 1795461619)]
+    assert.deepEqual(group(first, { maxPending: 100, timeout: 120 }).map((o) => [o.vxid, o.incomplete]), [[2, null], [4, null]])
+    const later = cut(6, 1795461620).slice(0, -1) // its End after the next step
+    const input = [...req(2, 1, 'rxreq', '/a', 1795461618), ...later, ...req(4, 3, 'rxreq', '/b', 1795461622), raw(6, 'End')]
+    assert.deepEqual(group(input, { maxPending: 100, timeout: 120 }).map((o) => [o.vxid, o.incomplete]), [[2, null], [4, null], [6, null]])
+  })
+
   it('keeps a transaction within -T', () => {
     const stuck = [raw(2, 'Begin', 'req 1 rxreq'), raw(2, 'Timestamp', 'Start: 100.000000 0.000000 0.000000')]
     const out = group([...stuck, ...req(4, 3, 'rxreq', '/b', 150)], { maxPending: 100, timeout: 120 })

@@ -128,6 +128,8 @@ export class Grouper implements LineSink {
   private openHeader = -1
   private openKind: 0 | 1 | 2 = 0
   /** The Timestamp being read came read already (stampRecord): its times, not its data. */
+  /** The transaction whose Timestamp is moving log time on (stamp()). */
+  private stamping: Transaction | null = null
   private stampRead = false
   private stampSince = NaN
   private stampSecs = -1
@@ -457,9 +459,18 @@ export class Grouper implements LineSink {
     if (this.slowest) tx.slowest = Math.max(tx.slowest, since) // NaN stays NaN
     if (!tx.stamped && t > 0) {
       tx.stamped = true
-      tx.t0 = t
+      // Not before the log time already read: a damaged Timestamp (a line cut short) can be decades back, which
+      // timed the transaction out at the next check (before its own time moves the clock on).
+      tx.t0 = Math.max(t, this.now)
     }
-    if (t > this.now) this.advanceTo(t)
+    if (t > this.now) {
+      // The transaction whose Timestamp moves log time on is not waiting: -T does not evict it at this step (a
+      // damaged earlier Timestamp of its own, or a pause longer than -T in it, did; a block, which evicts nothing,
+      // read it whole).
+      this.stamping = tx
+      this.advanceTo(t)
+      this.stamping = null
+    }
   }
 
   /** A Timestamp record the binary reader read from its bytes (LineSink.stampRecord). */
@@ -577,6 +588,7 @@ export class Grouper implements LineSink {
     const limit = this.now - this.opts.timeout
     for (const tx of this.pending.values()) {
       if (tx.t0 === 0) tx.t0 = this.now
+      if (tx === this.stamping) continue
       if (tx.t0 >= limit) break
       if (this.pending.get(tx.vxid) === tx) this.evict(tx, 'timeout')
     }
