@@ -132,7 +132,7 @@ function mainYoung(args: string[]): number {
 function bigFile(): string {
   const path = join(TMP, 'big.log')
   const text = readFileSync(repoPath('fixtures/varnish-7.1/small.vxid.log'))
-  writeFileSync(path, Buffer.concat(Array.from({ length: 40 }, () => text)), { flag: 'w' })
+  writeFileSync(path, Buffer.concat(Array.from({ length: 40 }, () => text)))
   return path
 }
 

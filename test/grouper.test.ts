@@ -243,6 +243,11 @@ describe('Grouper', () => {
     const cut = (vxid: number, t: number): string[] => req(vxid, 1, 'rxreq', `/${vxid}`, t).map((l) => (/Timestamp +c Start/.test(l) ? raw(vxid, 'Timestamp', 'Start: 17954') : l))
     const first = [...cut(2, 1795461618), ...req(4, 3, 'rxreq', '/b', 1795461619)]
     assert.deepEqual(group(first, { maxPending: 100, timeout: 120 }).map((o) => [o.vxid, o.incomplete]), [[2, null], [4, null]])
+    // Interleaved (-g raw, binary), another transaction's Timestamp the first real one: the log time before it
+    // (1970) was none, and what was seen then is as if seen at it.
+    const [a, b] = [cut(2, 1795461618), req(4, 3, 'rxreq', '/b', 1795461619)]
+    const mixed = [...a.slice(0, 3), ...b, ...a.slice(3), ...req(6, 5, 'rxreq', '/c', 1795461620)]
+    assert.deepEqual(group(mixed, { maxPending: 100, timeout: 120 }).map((o) => [o.vxid, o.incomplete]), [[4, null], [2, null], [6, null]])
     const later = cut(6, 1795461620).slice(0, -1) // its End after the next step
     const input = [...req(2, 1, 'rxreq', '/a', 1795461618), ...later, ...req(4, 3, 'rxreq', '/b', 1795461622), raw(6, 'End')]
     assert.deepEqual(group(input, { maxPending: 100, timeout: 120 }).map((o) => [o.vxid, o.incomplete]), [[2, null], [4, null], [6, null]])

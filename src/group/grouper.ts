@@ -128,11 +128,11 @@ export class Grouper implements LineSink {
   private openHeader = -1
   private openKind: 0 | 1 | 2 = 0
   /** The Timestamp being read came read already (stampRecord): its times, not its data. */
-  /** The transaction whose Timestamp is moving log time on (stamp()). */
-  private stamping: Transaction | null = null
   private stampRead = false
   private stampSince = NaN
   private stampSecs = -1
+  /** The transaction whose Timestamp is moving log time on (stamp()). */
+  private stamping: Transaction | null = null
   /** Block mode: the last record line went to a transaction whose Begin this block has not read. */
   private afterFragment = false
   /** Block mode: the vxids of the transactions the block read (begun here or not). */
@@ -487,12 +487,20 @@ export class Grouper implements LineSink {
    *  latest time a block saw. */
   advanceTo(t: number): void {
     if (t <= this.now) return
+    if (this.now > 0 && t >= 10 * this.now) this.noLogTime(t)
     this.now = t
     if (this.track) this.ticks.push(t, this.pos)
     if (this.opts.timeout > 0 && t >= this.nextTimeoutCheck) {
       this.nextTimeoutCheck = t + 1
       this.expire()
     }
+  }
+
+  /** The log time read so far, below a tenth of `t`, was none: a Timestamp cut short (a line loses digits, never
+   *  gains them) set it, at the start of the input. What was seen meanwhile is as if seen at `t`, not 56 years
+   *  before it (timed out by the next step, where a block that read it whole evicts nothing). */
+  private noLogTime(t: number): void {
+    for (const tx of this.pending.values()) tx.t0 = Math.max(tx.t0, t)
   }
 
   /** The latest log time seen (epoch seconds, whole). */

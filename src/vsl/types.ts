@@ -62,9 +62,8 @@ export interface Transaction {
   state: 0 | 1 | 2
   /** Set when varnishlog forced this transaction to end (VSL store overflow / timeout / flush). */
   forced: IncompleteReason | null
-  /** For -T: the log time (epoch seconds; the newest Timestamp read) once its first Timestamp is read, that one
-   *  included (its own time, unless a damaged line put it before the log time already read); when it has none
-   *  yet, the log time when it was first seen; 0 when no log time was known then. */
+  /** For -T (log time: epoch seconds, the newest Timestamp read): the later of its first Timestamp and the log
+   *  time then; before it has one, the log time when it was first seen; 0 when none was known. */
   t0: number
   /** True once t0 comes from the transaction's own Timestamp. */
   stamped: boolean
