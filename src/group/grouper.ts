@@ -239,7 +239,7 @@ export class Grouper implements LineSink {
     this.counts.tx++
     if (this.track && this.beginsAgain(vxid)) this.reused = true
     let tx = this.pending.get(vxid)
-    if (tx !== undefined && (tx.reason !== '' || this.isFragment(tx))) {
+    if (tx !== undefined && this.begunBefore(tx)) {
       // A header for a vxid that already began: varnishd restarted and handed out the same vxid again. (Or records
       // of it came before, outside its group: a tail of its own, isFragment.)
       this.evict(tx, 'reused')
@@ -524,6 +524,12 @@ export class Grouper implements LineSink {
     return tx !== this.current && hasRecords(tx)
   }
 
+  /** A pending transaction that another beginning of its vxid evicts as `reused`: its Begin was read (an earlier
+   *  run of the vxids), or it is a tail of its own (isFragment). */
+  private begunBefore(tx: Transaction): boolean {
+    return tx.reason !== '' || this.isFragment(tx)
+  }
+
   /** Block mode: a block read a transaction's Begin (or header) under `vxid` (Leftovers.begun). One still pending
    *  here under it is of an earlier run of the vxids (varnishd restarted, or logs were joined), evicted as the
    *  sequential grouper evicts it at that line. One that is only a group's header (its records, which name their
@@ -532,7 +538,7 @@ export class Grouper implements LineSink {
   beganElsewhere(vxid: number): void {
     const tx = this.pending.get(vxid)
     if (tx === undefined) return
-    if (tx.reason !== '' || this.isFragment(tx)) this.evict(tx, 'reused')
+    if (this.begunBefore(tx)) this.evict(tx, 'reused')
     else if (!hasRecords(tx)) {
       this.pending.delete(vxid)
       if (this.current === tx) this.current = null
