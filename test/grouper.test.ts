@@ -253,6 +253,19 @@ describe('Grouper', () => {
     assert.deepEqual(group(input, { maxPending: 100, timeout: 120 }).map((o) => [o.vxid, o.incomplete]), [[2, null], [4, null], [6, null]])
   })
 
+  it('-T: a transaction is not timed out by the step of log time its own Timestamp makes (a fetch longer than -T)', () => {
+    // Its records come together (a group, or one flush of Varnish's buffer): it is not waiting, and a block of the
+    // parallel reader, which evicts nothing, reads it whole. Before, one thread evicted it mid-group.
+    const slow = [
+      raw(2, 'Begin', 'bereq 1 fetch'),
+      raw(2, 'Timestamp', 'Start: 100.000000 0.000000 0.000000'),
+      raw(2, 'Timestamp', 'Beresp: 300.000000 200.000000 200.000000'),
+      raw(2, 'BerespStatus', '200'),
+      raw(2, 'End'),
+    ]
+    assert.deepEqual(group(slow, { maxPending: 100, timeout: 120 }).map((o) => [o.vxid, o.incomplete]), [[2, null]])
+  })
+
   it('keeps a transaction within -T', () => {
     const stuck = [raw(2, 'Begin', 'req 1 rxreq'), raw(2, 'Timestamp', 'Start: 100.000000 0.000000 0.000000')]
     const out = group([...stuck, ...req(4, 3, 'rxreq', '/b', 150)], { maxPending: 100, timeout: 120 })
