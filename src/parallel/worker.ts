@@ -10,7 +10,7 @@ import { compileRow, rowLabels } from '../sink/clickhouse/row.js'
 import { BlockRunner, transferList, type BlockJob } from './block.js'
 import type { WorkerData } from './reader.js'
 
-const { settings, inSlots, outSlots } = workerData as WorkerData
+const { settings, inSlots, outSlots, results } = workerData as WorkerData
 // The one output the threads render for (src/run/parallel-input.ts): stdout's text, or the sink's rows.
 const rows = !settings.printRecords && settings.clickhouse !== null ? settings.clickhouse : null
 // Threads read without --stats: every tree is tested before its record is built.
@@ -29,5 +29,5 @@ const runner = new BlockRunner(
 
 parentPort!.on('message', (job: BlockJob) => {
   const r = runner.run(job)
-  parentPort!.postMessage(r, transferList(r))
+  results.postMessage(r, transferList(r))
 })
