@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import { sinceStartOfBytes, sinceStartQuick, stampSeconds, stampSecondsOfBytes } from '../src/vsl/fields.js'
+import { sinceStartOfBytes, sinceStartQuick, stampOfBytes, stampSeconds, stampSecondsOfBytes, type StampTimes } from '../src/vsl/fields.js'
 import { sinceStart } from '../src/vsl/record.js'
 import { compileFilter } from '../src/filter/filter.js'
 import { compileTreeQuery, queryTimeBound } from '../src/filter/query/compile.js'
@@ -134,6 +134,11 @@ describe("a Timestamp's times read from a binary record's bytes", () => {
         const text = d.split('\0')[0] // varnishlog prints a record's data up to its NUL
         assert.ok(Object.is(sinceStartOfBytes(buf, a, b), sinceStartQuick(text)), `${JSON.stringify(d)} in ${JSON.stringify(before + d + after)}`)
         assert.equal(stampSecondsOfBytes(buf, a, b), stampSeconds(text), JSON.stringify(d))
+        // Read at once, the same.
+        const t: StampTimes = { since: -2, seconds: -2 }
+        stampOfBytes(buf, a, b, t)
+        assert.ok(Object.is(t.since, sinceStartQuick(text)), JSON.stringify(d))
+        assert.equal(t.seconds, stampSeconds(text), JSON.stringify(d))
       }),
       { numRuns: 20000 },
     )
@@ -144,6 +149,25 @@ describe("a Timestamp's times read from a binary record's bytes", () => {
     assert.equal(sinceStartOfBytes(b, 0, 28), 0.2)
     assert.ok(Number.isNaN(sinceStartOfBytes(b, 0, 24)))
     assert.equal(stampSecondsOfBytes(b, 0, 6), -1)
+    // Read at once: as Varnish writes it (the one pass), cut anywhere, and not so (the two reads).
+    const t: StampTimes = { since: 0, seconds: 0 }
+    for (const [text, since, seconds] of [
+      ['Resp: 1700000000.123456 0.200000 0.000010', 0.2, 1700000000],
+      ['Resp: 1700000000.123456 0.200000\0junk', 0.2, 1700000000],
+      ['Resp: 1700000000.123456 0.20', 0.2, 1700000000],
+      ['Resp: 1700000000.123456 ', NaN, 1700000000],
+      ['Resp: 1700000000.1234', NaN, 1700000000],
+      ['Resp:  1700000000.123456 7.5 0', 7.5, -1],
+      ['Resp: 1700000000.123456  7.5 0', 7.5, 1700000000],
+      ['Resp: 1700000000 7 0', 7, 1700000000],
+      ['Bereq-x: 1700000000.1 12.5 0', 12.5, 1700000000],
+      ['Resp: 1700000000.123456 1234567890123456.5 0', NaN, 1700000000],
+    ] as const) {
+      const buf = Buffer.from(text, 'latin1')
+      stampOfBytes(buf, 0, buf.length, t)
+      assert.ok(Object.is(t.since, since), text)
+      assert.equal(t.seconds, seconds, text)
+    }
   })
 })
 

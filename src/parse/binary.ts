@@ -14,7 +14,7 @@
 // numbering of its own version.
 
 import { FLAGS_VSL1, FLAGS_VSL2, TAGS_VSL1, TAGS_VSL2, type TagFlag } from '../vsl/binary-tags.js'
-import { sinceStartOfBytes, stampSecondsOfBytes } from '../vsl/fields.js'
+import { stampOfBytes, type StampTimes } from '../vsl/fields.js'
 import type { LineSink } from './line.js'
 
 export type VslVersion = 1 | 2
@@ -119,6 +119,8 @@ export class BinaryScanner {
   badFrom = -1
   /** The window of the buffer being read, decoded (see text()). */
   private win = ''
+  /** A Timestamp's times, read for the sink (stampRecord). */
+  private readonly stamp: StampTimes = { since: 0, seconds: 0 }
   private winStart = 0
   private winEnd = -1
   /** The end of the range being scanned: a window stops there (the parallel reader's merge scans leftovers one
@@ -325,7 +327,8 @@ export class BinaryScanner {
 
   /** A Timestamp's data d..d+len (up to its NUL, as dataOf reads it) to the sink as its times. */
   private stampRecord(buf: Buffer, d: number, len: number, vxid: number, side: number): void {
-    this.sink.stampRecord!(vxid, sinceStartOfBytes(buf, d, d + len), stampSecondsOfBytes(buf, d, d + len), side)
+    stampOfBytes(buf, d, d + len, this.stamp)
+    this.sink.stampRecord!(vxid, this.stamp.since, this.stamp.seconds, side)
   }
 
   /** The tag name of the record at input position `pos` (in buf at pos - base), one this scanner read. */
