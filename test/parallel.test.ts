@@ -4,11 +4,11 @@
 // it quietly.
 
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
 import fc from 'fast-check'
 import { NO_FILTERS } from '../src/filter/flags.js'
 import { mutate, type Mutation } from './fuzz/mutate.js'
@@ -22,6 +22,20 @@ const TAG_END = TAGS_VSL1.indexOf('End')
 
 const CLI = repoPath('dist/vlogdump.cjs')
 const tmp = mkdtempSync(join(tmpdir(), 'vlogdump-parallel-'))
+after(() => rmSync(tmp, { recursive: true, force: true }))
+
+/** How far process `pid` has read the file at `path` (its descriptor's offset, from /proc); -1 before it opens it. */
+function readOffset(pid: number, path: string): number {
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== path) continue
+      return Number(/^pos:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'))?.[1] ?? -1)
+    }
+  } catch {
+    // It closed the file meanwhile, or ended.
+  }
+  return -1
+}
 
 async function runFile(path: string, opts: Partial<RunSettings>): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   const stdout = new Sink()
@@ -512,6 +526,30 @@ describe('parallel reader', () => {
     assert.match(threads.stderr, /^vlogdump: \d+ lines, [^\n]*\n$/)
     // The same number of records as the sequential statistics count.
     assert.equal(threads.stdout.split("\n").length - 1, JSON.parse(full.stdout).records.shown)
+  })
+
+  it('Ctrl-C while two threads read a large file to a file: the run stops within a few blocks, exit 130', async () => {
+    const path = join(tmp, 'sigint.log')
+    const one = readFileSync(repoPath('fixtures/lab/lab.vxid.log'))
+    const copies = 180 // 72 MB
+    writeFileSync(path, Buffer.concat(Array(copies).fill(one)))
+    const total = copies * one.toString('latin1').split('\n').length - copies + 1
+    // A filter that matches nothing: the main thread, which also reads and merges, is then the busier one and may
+    // never wait for the worker; stdout to a file completes its writes at once.
+    const out = openSync(join(tmp, 'sigint.out'), 'w')
+    const child = spawn(process.execPath, [CLI, '--summary', '--threads', '2', '--status', '599', path], { stdio: ['ignore', out, 'pipe'] })
+    closeSync(out)
+    let err = ''
+    child.stderr!.on('data', (d) => (err += d))
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve))
+    let at = -1
+    for (let i = 0; i < 5000 && (at = readOffset(child.pid!, path)) < 4 << 20; i++) await new Promise((r) => setTimeout(r, 1))
+    child.kill('SIGINT')
+    assert.equal(await closed, 130)
+    const read = Number(/^vlogdump: (\d+) lines, .*interrupted/m.exec(err)?.[1])
+    assert.ok(at >= 4 << 20 && at < 36 << 20, `Ctrl-C at ${at}`)
+    // Read on for no more than a few blocks (1 MiB each) after it.
+    assert.ok(read < total / 2, `${read} of ${total} lines read: ${err}`)
   })
 
   it('mutated captures (truncated, bytes flipped, lines dropped or doubled): every line accounted for, as sequentially', async () => {

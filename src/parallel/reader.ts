@@ -71,6 +71,9 @@ const MAIN_AHEAD = 8
 const MAIN_COPY = 64 * 1024
 const MAIN_OUT = 3
 
+/** Blocks taken between turns of the event loop (see read): about 20 ms of the main thread's work. */
+const YIELD_EVERY = 8
+
 /** Young generation of a worker's V8 heap, in MiB (V8's default is 32: two 16 MiB semi-spaces). */
 const WORKER_YOUNG_MB = 8
 
@@ -244,6 +247,8 @@ export class ParallelReader {
   private outSlots: Buffer[][] = []
   private main: BlockRunner | null = null
   private failure: Error | null = null
+  /** The number of the next block dealt (never reused: see read). */
+  private nextSeq = 0
 
   constructor(
     private readonly settings: WorkerSettings,
@@ -270,7 +275,10 @@ export class ParallelReader {
     const encoding = this.stages.encoding
     const results = new Map<number, BlockResult>()
     let wake: (() => void) | null = null
+    // Blocks are numbered on from the last read's: a result of a read that failed with blocks out is not this one's.
+    const first = this.nextSeq
     const onResult = (r: BlockResult): void => {
+      if (r.seq < first) return
       results.set(r.seq, r)
       wake?.()
     }
@@ -299,8 +307,8 @@ export class ParallelReader {
     let carry: Buffer | null = null
     let skipping = false // inside a line longer than maxLine
     let eof = false
-    let sent = 0
-    let done = 0
+    let sent = first
+    let done = first
     // Blocks go to the workers first, and to the main thread (which runs its block at once) only while every
     // worker has SLOTS and the next result is not there to be taken (taking it lets its worker have another): the
     // main thread also walks, merges and writes, and a worker waiting for it was a third of the worker's time.
@@ -436,6 +444,9 @@ export class ParallelReader {
         for (const m of merged) out.push(m.text, encoding)
         merged = []
         await write()
+        // Writes to a file or a terminal complete at once, and the main thread may never wait for a worker: the
+        // event loop is let run every few blocks, or a signal (Ctrl-C) would be seen only at the end.
+        if ((done - first) % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve))
       }
       if (hooks.stopped()) totals.pending = merge.pendingCount
       else {
@@ -447,6 +458,7 @@ export class ParallelReader {
       }
       await outs.settled()
     } finally {
+      this.nextSeq = sent
       parallelScavenge(true)
       await fh.close()
       for (const w of this.workers) w.off('error', onError)
