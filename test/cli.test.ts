@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
@@ -47,6 +47,7 @@ describe('cli', () => {
     writeFileSync(gz, gzipSync(readFileSync(HIT)))
     assert.equal(vlogdump([gz]).stdout, vlogdump([HIT]).stdout)
     assert.equal(vlogdump([], { input: readFileSync(gz) }).stdout, vlogdump([HIT]).stdout)
+    rmSync(dir, { recursive: true, force: true })
   })
 
   it('reads several files in order; a missing one is reported, the others read, exit 2', () => {
@@ -64,6 +65,7 @@ describe('cli', () => {
     assert.equal(r.code, 2)
     assert.match(r.stderr, /^vlogdump: .*bad\.gz: (invalid gzip data|cannot read)/)
     assert.doesNotMatch(r.stderr, /\n\s+at /)
+    rmSync(dir, { recursive: true, force: true })
   })
 
   it('a user mistake is one line on stderr and exit 2', () => {

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -191,7 +191,8 @@ describe('output buffers', () => {
   it('a file read in many chunks: every byte reaches a stdout that completes its writes late, as rendered', async () => {
     // 12 copies of a capture (4.8 MB): about 18 chunks of input, each rendered into one of two reused buffers.
     const one = readFileSync(repoPath('fixtures/lab/lab.vxid.log'))
-    const path = join(mkdtempSync(join(tmpdir(), 'vlogdump-output-')), 'twelve.log')
+    const dir = mkdtempSync(join(tmpdir(), 'vlogdump-output-'))
+    const path = join(dir, 'twelve.log')
     writeFileSync(path, Buffer.concat(Array.from({ length: 12 }, () => one)))
     const go = async (stdout: Writable): Promise<number> =>
       run({ ...DEFAULTS, output: 'json', threads: 1 }, { inputs: [{ name: path, path }], stdout, stderr: new Sink() })
@@ -207,5 +208,6 @@ describe('output buffers', () => {
     // Each copy of the capture gives the same records.
     const lines = want.toString('utf8').trimEnd().split('\n')
     assert.equal(lines.length % 12, 0)
+    rmSync(dir, { recursive: true, force: true })
   })
 })
