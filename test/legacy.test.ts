@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { recordsOf, repoPath } from './support.js'
+import { lines, recordsOf, repoPath } from './support.js'
 import type { ClientRecord } from '../src/vsl/types.js'
 
 interface Capture {
@@ -211,5 +211,48 @@ describe('old-format details', () => {
     const recs = await recordsOf([{ file: 'fixtures/varnish-3.0.7/varnish-3.0.7.log' }], { maxPending: 1 })
     assert.ok(recs.some((r) => r.incomplete === 'overflow'))
     assert.equal(recs.filter((r) => r.side === 'client').length >= 289, true)
+  })
+
+  it('-T: a first ReqEnd cut short is no log time; what was seen meanwhile does not time out at the next one', async () => {
+    const line = (fd: number, tag: string, data: string): string => `${String(fd).padStart(5)} ${tag.padEnd(12)} c ${data}`
+    const request = (fd: number, xid: number, end: string): string[] => [
+      line(fd, 'ReqStart', `127.0.0.1 ${5000 + fd} ${xid}`),
+      line(fd, 'RxRequest', 'GET'),
+      line(fd, 'RxURL', `/${xid}`),
+      line(fd, 'RxProtocol', 'HTTP/1.1'),
+      line(fd, 'TxStatus', '200'),
+      line(fd, 'ReqEnd', `${xid} ${end}`),
+    ]
+    const [a, b, c] = [request(13, 2001, '1795459610.0 1795459610.4 0.1 0.2 0.1'), request(11, 2002, '1795459610.1 17'), request(15, 2003, '1795459610.2 1795459610.3 0.1 0.1 0.1')]
+    // 2001 begins; 2002's ReqEnd, cut to "17", is the first log time; 2003 begins and ends at the real time; 2001 ends.
+    const input = lines(...a.slice(0, 3), ...b, ...c, ...a.slice(3))
+    for (const timeout of [120, 0]) {
+      const recs = await recordsOf([input], { timeout })
+      assert.deepEqual(recs.map((r) => [r.request.url, r.incomplete]), [['/2002', null], ['/2003', null], ['/2001', null]], `-T ${timeout}`)
+    }
+    // A real step of log time past -T still evicts it.
+    const late = lines(...request(17, 2000, '1795459609.9 1795459610.0 0.1 0.0 0.0'), ...a.slice(0, 3), ...request(15, 2003, '1795459610.2 1795459900.3 0.1 0.1 0.1'), ...a.slice(3))
+    const recs = await recordsOf([late], { timeout: 120 })
+    assert.deepEqual(recs.map((r) => [r.request.url, r.incomplete]), [['/2000', null], ['/2001', 'timeout'], ['/2003', null]])
+  })
+
+  it('-T: a request that outlasts it, with no other ReqEnd meanwhile, is printed once, whole, with its backend fetch', async () => {
+    const line = (fd: number, tag: string, side: string, data: string): string => `${String(fd).padStart(5)} ${tag.padEnd(12)} ${side} ${data}`
+    // Its fetch (fd 14, xid 3001) ends before it; its ReqEnd, 300 s after the last log time, is the only step.
+    const input = lines(
+      line(17, 'ReqStart', 'c', '127.0.0.1 5017 3000'),
+      line(17, 'ReqEnd', 'c', '3000 1795459609.9 1795459610.0 0.1 0.0 0.0'),
+      line(13, 'ReqStart', 'c', '127.0.0.1 5013 3001'),
+      line(13, 'RxURL', 'c', '/slow'),
+      line(13, 'Backend', 'c', '14 default default'),
+      line(14, 'BackendXID', 'b', '3001'),
+      line(14, 'TxURL', 'b', '/slow'),
+      line(14, 'RxStatus', 'b', '200'),
+      line(14, 'BackendReuse', 'b', 'default'),
+      line(13, 'TxStatus', 'c', '200'),
+      line(13, 'ReqEnd', 'c', '3001 1795459610.0 1795459910.0 0.1 0.1 299.8'),
+    )
+    const recs = await recordsOf([input], { timeout: 120 })
+    assert.deepEqual(recs.map((r) => [r.request.url, r.incomplete, r.backend?.request.url ?? null]), [[null, null, null], ['/slow', null, '/slow']])
   })
 })

@@ -128,7 +128,7 @@ export class LegacyGrouper implements LineSink {
       c.tx = null
       this.lastTx = null
       tx.state = 1
-      this.logTime(data)
+      this.logTime(data, tx.vxid)
       this.finishRequest(tx)
     }
   }
@@ -232,11 +232,16 @@ export class LegacyGrouper implements LineSink {
     return tx
   }
 
-  /** `ReqEnd c <xid> <t_start> <t_end> …`: log time is t_end (whole seconds suffice for -T). */
-  private logTime(data: string): void {
+  /** `ReqEnd c <xid> <t_start> <t_end> …`: log time is t_end (whole seconds suffice for -T). The request ending,
+   *  and the backend transactions of its xid it takes, are not evicted by the step its own ReqEnd makes (the
+   *  request was printed twice, as timed out and as ended, when it outlasted -T and no other ReqEnd came meanwhile). */
+  private logTime(data: string, xid: number): void {
     const f = data.split(' ')
     const t = Math.floor(Number(f[2]))
     if (!(t > this.now)) return
+    // The log time read so far, below a tenth of t, was none: a ReqEnd cut short set it (as in the grouper of
+    // later versions, Grouper.noLogTime); what was seen meanwhile is as if seen at t, not timed out by this step.
+    if (this.now > 0 && t >= 10 * this.now) for (const tx of this.pending) tx.t0 = Math.max(tx.t0, t)
     this.now = t
     if (this.opts.timeout > 0 && t >= this.nextTimeoutCheck) {
       this.nextTimeoutCheck = t + 1
@@ -244,7 +249,7 @@ export class LegacyGrouper implements LineSink {
       for (const tx of [...this.pending]) {
         if (tx.t0 === 0) tx.t0 = t
         if (tx.t0 >= limit) break
-        if (this.pending.has(tx)) this.evict(tx, 'timeout')
+        if (tx.vxid !== xid && this.pending.has(tx)) this.evict(tx, 'timeout')
       }
     }
   }
