@@ -254,5 +254,17 @@ describe('old-format details', () => {
     )
     const recs = await recordsOf([input], { timeout: 120 })
     assert.deepEqual(recs.map((r) => [r.request.url, r.incomplete, r.backend?.request.url ?? null]), [[null, null, null], ['/slow', null, '/slow']])
+    // Another request of its xid (an earlier run of varnishd's, never ended) is not spared.
+    const again = lines(
+      line(17, 'ReqStart', 'c', '127.0.0.1 5017 3000'),
+      line(17, 'ReqEnd', 'c', '3000 1795459609.9 1795459610.0 0.1 0.0 0.0'),
+      line(20, 'ReqStart', 'c', '127.0.0.1 5020 3001'),
+      line(20, 'RxURL', 'c', '/old'),
+      line(13, 'ReqStart', 'c', '127.0.0.1 5013 3001'),
+      line(13, 'RxURL', 'c', '/slow'),
+      line(13, 'ReqEnd', 'c', '3001 1795459610.0 1795459910.0 0.1 0.1 299.8'),
+    )
+    const old = await recordsOf([again], { timeout: 120 })
+    assert.deepEqual(old.map((r) => [r.request.url, r.incomplete]), [[null, null], ['/old', 'timeout'], ['/slow', null]])
   })
 })

@@ -128,7 +128,7 @@ export class LegacyGrouper implements LineSink {
       c.tx = null
       this.lastTx = null
       tx.state = 1
-      this.logTime(data, tx.vxid)
+      this.logTime(data, tx)
       this.finishRequest(tx)
     }
   }
@@ -235,7 +235,7 @@ export class LegacyGrouper implements LineSink {
   /** `ReqEnd c <xid> <t_start> <t_end> …`: log time is t_end (whole seconds suffice for -T). The request ending,
    *  and the backend transactions of its xid it takes, are not evicted by the step its own ReqEnd makes (the
    *  request was printed twice, as timed out and as ended, when it outlasted -T and no other ReqEnd came meanwhile). */
-  private logTime(data: string, xid: number): void {
+  private logTime(data: string, ending: Transaction): void {
     const f = data.split(' ')
     const t = Math.floor(Number(f[2]))
     if (!(t > this.now)) return
@@ -249,7 +249,7 @@ export class LegacyGrouper implements LineSink {
       for (const tx of [...this.pending]) {
         if (tx.t0 === 0) tx.t0 = t
         if (tx.t0 >= limit) break
-        if (tx.vxid !== xid && this.pending.has(tx)) this.evict(tx, 'timeout')
+        if (!takes(ending, tx) && this.pending.has(tx)) this.evict(tx, 'timeout')
       }
     }
   }
@@ -272,6 +272,11 @@ export class LegacyGrouper implements LineSink {
     if (this.lastTx === tx) this.lastTx = null
     this.emit(tx, incomplete)
   }
+}
+
+/** Whether the request ending takes tx along (finishRequest): itself, and the backend transactions of its xid. */
+function takes(ending: Transaction, tx: Transaction): boolean {
+  return tx === ending || (tx.type === 'bereq' && ending.vxid > 0 && tx.vxid === ending.vxid)
 }
 
 const B = 98 // 'b'
