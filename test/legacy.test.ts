@@ -213,8 +213,14 @@ describe('old-format details', () => {
     assert.equal(recs.filter((r) => r.side === 'client').length >= 289, true)
   })
 
+  /** A line of the -o layout; a client's unless `side` says otherwise. */
+  const line = (fd: number, tag: string, data: string, side = 'c'): string => `${String(fd).padStart(5)} ${tag.padEnd(12)} ${side} ${data}`
+  /** A request that ends at log time 1795459610 (on fd 17, xid 3000). */
+  const first = [line(17, 'ReqStart', '127.0.0.1 5017 3000'), line(17, 'ReqEnd', '3000 1795459609.9 1795459610.0 0.1 0.0 0.0')]
+  /** The ReqEnd of xid 3001 on fd 13, 300 s later. */
+  const slowEnd = line(13, 'ReqEnd', '3001 1795459610.0 1795459910.0 0.1 0.1 299.8')
+
   it('-T: a first ReqEnd cut short is no log time; what was seen meanwhile does not time out at the next one', async () => {
-    const line = (fd: number, tag: string, data: string): string => `${String(fd).padStart(5)} ${tag.padEnd(12)} c ${data}`
     const request = (fd: number, xid: number, end: string): string[] => [
       line(fd, 'ReqStart', `127.0.0.1 ${5000 + fd} ${xid}`),
       line(fd, 'RxRequest', 'GET'),
@@ -237,33 +243,23 @@ describe('old-format details', () => {
   })
 
   it('-T: a request that outlasts it, with no other ReqEnd meanwhile, is printed once, whole, with its backend fetch', async () => {
-    const line = (fd: number, tag: string, side: string, data: string): string => `${String(fd).padStart(5)} ${tag.padEnd(12)} ${side} ${data}`
     // Its fetch (fd 14, xid 3001) ends before it; its ReqEnd, 300 s after the last log time, is the only step.
     const input = lines(
-      line(17, 'ReqStart', 'c', '127.0.0.1 5017 3000'),
-      line(17, 'ReqEnd', 'c', '3000 1795459609.9 1795459610.0 0.1 0.0 0.0'),
-      line(13, 'ReqStart', 'c', '127.0.0.1 5013 3001'),
-      line(13, 'RxURL', 'c', '/slow'),
-      line(13, 'Backend', 'c', '14 default default'),
-      line(14, 'BackendXID', 'b', '3001'),
-      line(14, 'TxURL', 'b', '/slow'),
-      line(14, 'RxStatus', 'b', '200'),
-      line(14, 'BackendReuse', 'b', 'default'),
-      line(13, 'TxStatus', 'c', '200'),
-      line(13, 'ReqEnd', 'c', '3001 1795459610.0 1795459910.0 0.1 0.1 299.8'),
+      ...first,
+      line(13, 'ReqStart', '127.0.0.1 5013 3001'),
+      line(13, 'RxURL', '/slow'),
+      line(13, 'Backend', '14 default default'),
+      line(14, 'BackendXID', '3001', 'b'),
+      line(14, 'TxURL', '/slow', 'b'),
+      line(14, 'RxStatus', '200', 'b'),
+      line(14, 'BackendReuse', 'default', 'b'),
+      line(13, 'TxStatus', '200'),
+      slowEnd,
     )
     const recs = await recordsOf([input], { timeout: 120 })
     assert.deepEqual(recs.map((r) => [r.request.url, r.incomplete, r.backend?.request.url ?? null]), [[null, null, null], ['/slow', null, '/slow']])
     // Another request of its xid (an earlier run of varnishd's, never ended) is not spared.
-    const again = lines(
-      line(17, 'ReqStart', 'c', '127.0.0.1 5017 3000'),
-      line(17, 'ReqEnd', 'c', '3000 1795459609.9 1795459610.0 0.1 0.0 0.0'),
-      line(20, 'ReqStart', 'c', '127.0.0.1 5020 3001'),
-      line(20, 'RxURL', 'c', '/old'),
-      line(13, 'ReqStart', 'c', '127.0.0.1 5013 3001'),
-      line(13, 'RxURL', 'c', '/slow'),
-      line(13, 'ReqEnd', 'c', '3001 1795459610.0 1795459910.0 0.1 0.1 299.8'),
-    )
+    const again = lines(...first, line(20, 'ReqStart', '127.0.0.1 5020 3001'), line(20, 'RxURL', '/old'), line(13, 'ReqStart', '127.0.0.1 5013 3001'), line(13, 'RxURL', '/slow'), slowEnd)
     const old = await recordsOf([again], { timeout: 120 })
     assert.deepEqual(old.map((r) => [r.request.url, r.incomplete]), [[null, null], ['/old', 'timeout'], ['/slow', null]])
   })
