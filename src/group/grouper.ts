@@ -5,7 +5,7 @@
 // evicted first) and by a timeout in log time; whatever is evicted or left at the end is emitted, marked.
 
 import type { LineSink } from '../parse/line.js'
-import { newTransaction } from './transaction.js'
+import { newTransaction, noLogTimeBefore } from './transaction.js'
 import { grown, type RecordStore } from './store.js'
 import { field, sinceStartQuick, stampSeconds } from '../vsl/fields.js'
 import type { IncompleteReason, OtherLine, ParsedLine, Transaction, TxType } from '../vsl/types.js'
@@ -487,20 +487,13 @@ export class Grouper implements LineSink {
    *  latest time a block saw. */
   advanceTo(t: number): void {
     if (t <= this.now) return
-    if (this.now > 0 && t >= 10 * this.now) this.noLogTime(t)
+    noLogTimeBefore(this.now, t, this.pending.values())
     this.now = t
     if (this.track) this.ticks.push(t, this.pos)
     if (this.opts.timeout > 0 && t >= this.nextTimeoutCheck) {
       this.nextTimeoutCheck = t + 1
       this.expire()
     }
-  }
-
-  /** The log time read so far, below a tenth of `t`, was none: a Timestamp cut short (a line loses digits, never
-   *  gains them) set it, at the start of the input. What was seen meanwhile is as if seen at `t`, not 56 years
-   *  before it (timed out by the next step, where a block that read it whole evicts nothing). */
-  private noLogTime(t: number): void {
-    for (const tx of this.pending.values()) tx.t0 = Math.max(tx.t0, t)
   }
 
   /** The latest log time seen (epoch seconds, whole). */

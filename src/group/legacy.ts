@@ -13,7 +13,7 @@
 // and the timeout (log time from ReqEnd), as for -g raw.
 
 import type { LineSink } from '../parse/line.js'
-import { newTransaction } from './transaction.js'
+import { newTransaction, noLogTimeBefore } from './transaction.js'
 import type { IncompleteReason, OtherLine, Transaction, TxType } from '../vsl/types.js'
 import type { EmitFn, GrouperOptions, LineCounts } from './grouper.js'
 
@@ -239,9 +239,7 @@ export class LegacyGrouper implements LineSink {
     const f = data.split(' ')
     const t = Math.floor(Number(f[2]))
     if (!(t > this.now)) return
-    // The log time read so far, below a tenth of t, was none: a ReqEnd cut short set it (as in the grouper of
-    // later versions, Grouper.noLogTime); what was seen meanwhile is as if seen at t, not timed out by this step.
-    if (this.now > 0 && t >= 10 * this.now) for (const tx of this.pending) tx.t0 = Math.max(tx.t0, t)
+    noLogTimeBefore(this.now, t, this.pending)
     this.now = t
     if (this.opts.timeout > 0 && t >= this.nextTimeoutCheck) {
       this.nextTimeoutCheck = t + 1
