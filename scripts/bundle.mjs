@@ -78,7 +78,7 @@ await build({
   banner: { js: "import { createRequire as __vlogdumpRequire } from 'node:module'; const require = __vlogdumpRequire(import.meta.url);" },
 })
 
-// The bin, with two V8 heap flags (NODE_FLAGS; process-wide: the worker threads' heaps get them too, whatever their
+// The bin, with V8's flags (NODE_FLAGS; process-wide: the worker threads' heaps get them too, whatever their
 // resourceLimits say):
 // - a small young generation (1 MiB semi-spaces): V8's default lets it grow to 16 MiB semi-spaces, which only
 //   raised peak RSS (115 -> 88 MiB on --json of 200 MB with 2 MiB, same speed; 2 -> 1 MiB: another 4-6 MiB
@@ -93,6 +93,13 @@ await build({
 // each keeps a malloc arena of its own. --json of 1 GB of binary VSL, two threads, 3 runs each interleaved: peak
 // RSS 106.2 -> 101.4 MiB (median), 6.98 / 7.21 -> 6.95 / 7.01 s (min / median); GC 1.2 + 1.6 -> 0.9 + 1.0 s in the
 // two threads' CPU profiles.
+// And no baseline compiler (--no-sparkplug; V8's Sparkplug compiles a function to unoptimised machine code before
+// TurboFan optimises it): its code (the main thread's code space peaked at 0.5 MiB instead of 1.0, the worker's
+// likewise) and the pages of node's binary it runs from, for speed our runs do not show. Interleaved, 1 GB of
+// binary VSL, two threads: --json 94.6 -> 92.2 MiB median of 6 (96.7 -> 92.8 max), 8.67 -> 8.81 s, and
+// 95.1 -> 92.2 MiB median of 5, 8.15 -> 8.38 s; --misses --slow 200 92.0 -> 89.0 MiB, 3.03 -> 3.10 s; -q
+// 92.7 -> 89.4 MiB, 2.89 -> 2.86 s (5 each). Text, one run of 200 MB 1.76 -> 1.77 s, 10 MB 0.30 -> 0.29 s, the lab
+// capture 0.15 s both (6 each); 1 GB 5.64 -> 5.85 s (5). Time within this VM's noise, at most 4% more.
 // And glibc's malloc returns the free memory at the top of its heap once it exceeds 64 KiB (MALLOC_TRIM_THRESHOLD_).
 // By default that threshold, and the size from which an allocation is mapped on its own (128 KiB), grow with every
 // large buffer freed, to tens of MiB: the freed buffers of earlier blocks stayed resident. Setting it fixes both. --json of 1 GB of binary VSL, two threads, 5 runs each interleaved, twice: peak RSS 94.3 ->

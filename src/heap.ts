@@ -7,18 +7,22 @@
 import { setFlagsFromString } from 'node:v8'
 
 /** node's flags in the bin: young generations of two 1 MiB semi-spaces; an old generation collected once it has
- *  grown by half of what was live after the last full collection; one thread for V8's background work. */
-export const NODE_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=50', '--v8-pool-size=1'] as const
+ *  grown by half of what was live after the last full collection; one thread for V8's background work; no baseline
+ *  compiler (Sparkplug: its code and its own pages of the node binary, in every thread, for no speed a run of ours
+ *  measured; see scripts/bundle.mjs). */
+export const NODE_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=50', '--v8-pool-size=1', '--no-sparkplug'] as const
 
 /** When node was started without the bin's flags, sets those V8 still reads (true). A worker thread's heap is sized
  *  when it starts, so --max-semi-space-size holds for the workers; the main thread's is sized already, and its
  *  young generation is kept at the size it starts with (1 MiB semi-spaces on 64-bit), as V8 reads
- *  --semi-space-growth-factor each time it would grow it. --heap-growing-percent is read at each full collection.
- *  --v8-pool-size (Node's) is too late. */
+ *  --semi-space-growth-factor each time it would grow it. --heap-growing-percent is read at each full collection,
+ *  --no-sparkplug each time a function would be compiled (what already was stays). --v8-pool-size (Node's) is too
+ *  late. */
 export function boundHeap(execArgv: readonly string[]): boolean {
   if (execArgv.includes(NODE_FLAGS[0])) return false
   setFlagsFromString(NODE_FLAGS[0])
   setFlagsFromString(NODE_FLAGS[1])
+  setFlagsFromString(NODE_FLAGS[3])
   bounded = true
   keepYoung()
   return true
