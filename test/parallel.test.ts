@@ -5,7 +5,8 @@
 
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import fs, { closeSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { syncBuiltinESMExports } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
@@ -553,6 +554,44 @@ describe('parallel reader', () => {
     // Read on for no more than a few blocks (1 MiB each) after it: up to 8 taken between turns of the event loop,
     // 8 the main thread ran ahead, 3 a worker has.
     assert.ok((read / total) * size < at + (24 << 20), `${read} of ${total} lines read, Ctrl-C at ${at} of ${size} bytes: ${err}`)
+  })
+
+  it('a file whose read fails with blocks out: none of its results is taken for the next file', async () => {
+    // The workers still run the first file's blocks when its read fails, and send their results after; blocks are
+    // numbered on from one read to the next, so that the next file's read passes them over.
+    const a = join(tmp, 'fails.log')
+    const b = join(tmp, 'after.log')
+    writeFileSync(a, Buffer.concat(Array(12).fill(readFileSync(repoPath('fixtures/lab/lab.raw.log')))))
+    writeFileSync(b, Buffer.concat(Array(8).fill(readFileSync(repoPath('fixtures/lab/lab.vxid.log')))))
+    // Blocks of 256 KiB (22 of the first file): the worker is still at them while the failed read closes its file.
+    const opts: Partial<RunSettings> = { output: 'json', threads: 2, parallel: { minBytes: 0, blockBytes: 262144 } }
+    const alone = { a: (await runFile(a, opts)).stdout.toString(), b: (await runFile(b, opts)).stdout.toString() }
+    const inode = statSync(a).ino
+    const real = fs.readSync
+    for (const failAt of [4, 9, 15]) {
+      let calls = 0
+      fs.readSync = ((fd: number, ...rest: unknown[]) => {
+        if (fstatSync(fd).ino === inode && ++calls > failAt) throw Object.assign(new Error('input/output error'), { code: 'EIO' })
+        return (real as (...args: unknown[]) => number)(fd, ...rest)
+      }) as typeof fs.readSync
+      syncBuiltinESMExports()
+      const stdout = new Sink()
+      const stderr = new Sink()
+      let code = -1
+      try {
+        code = await run({ ...DEFAULTS, ...opts }, { inputs: [a, b].map((path) => ({ name: path, path })), stdout, stderr })
+      } finally {
+        fs.readSync = real
+        syncBuiltinESMExports()
+      }
+      const out = Buffer.concat(stdout.chunks).toString()
+      assert.equal(stderr.text, `vlogdump: cannot read ${a}: input/output error\n`, `failing at read ${failAt}`)
+      assert.equal(code, 2)
+      // What the first file's blocks taken before the failure completed, then the second file's records, whole.
+      assert.ok(out.endsWith(alone.b), `failing at read ${failAt}: the second file's records differ`)
+      const before = out.slice(0, out.length - alone.b.length)
+      assert.ok(alone.a.startsWith(before), `failing at read ${failAt}: ${before.length} bytes before`)
+    }
   })
 
   it('mutated captures (truncated, bytes flipped, lines dropped or doubled): every line accounted for, as sequentially', async () => {
