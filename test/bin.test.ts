@@ -150,20 +150,28 @@ describe('started without the bin (node dist/vlogdump.cjs)', () => {
     assert.equal(boundHeap(['--expose-gc', ...NODE_FLAGS]), false)
   })
 
-  it('reports a worker thread that fails, on every file, with the bin or without', () => {
-    // The bundle beside a worker that throws as it loads (it does not know it is a copy).
+  it('reports a worker thread that fails or ends, on every file, with the bin or without', () => {
+    // The bundle beside a worker that throws as it loads, or ends (it does not know it is a copy).
     const dir = join(TMP, 'broken')
     mkdirSync(join(dir, 'lib'), { recursive: true })
     copyFileSync(CLI, join(dir, 'vlogdump.cjs'))
     copyFileSync(repoPath('dist/lib/vlogdump.cjs'), join(dir, 'lib', 'vlogdump.cjs'))
-    writeFileSync(join(dir, 'lib', 'worker.js'), "throw new Error('worker broke')\n")
     const big = bigFile()
-    for (const flags of [[], [...NODE_FLAGS]])
-      for (const threads of ['2', '5']) {
-        const r = spawnSync(process.execPath, [...flags, join(dir, 'vlogdump.cjs'), '--threads', threads, '--misses', big, big], { env: ENV, encoding: 'utf8' })
-        const what = `${flags.length === 0 ? 'without' : 'with'} the flags, --threads ${threads}`
-        assert.equal(r.stderr, `vlogdump: cannot read ${big}: worker broke\n`.repeat(2), what)
-        assert.equal(r.status, 2, what)
-      }
+    const workers = [
+      { code: "throw new Error('worker broke')\n", error: 'worker broke' },
+      // Ended, with nothing left for the main thread to wait for, node ended the run: exit 0, nothing printed.
+      { code: 'process.exit(0)\n', error: 'a worker thread ended (exit code 0)' },
+      { code: "import { parentPort } from 'node:worker_threads'\nlet n = 0\nparentPort.on('message', () => ++n === 2 && process.exit(3))\n", error: 'a worker thread ended (exit code 3)' },
+    ]
+    for (const worker of workers) {
+      writeFileSync(join(dir, 'lib', 'worker.js'), worker.code)
+      for (const flags of [[], [...NODE_FLAGS]])
+        for (const threads of ['2', '5']) {
+          const r = spawnSync(process.execPath, [...flags, join(dir, 'vlogdump.cjs'), '--threads', threads, '--misses', big, big], { env: ENV, encoding: 'utf8' })
+          const what = `${worker.error}: ${flags.length === 0 ? 'without' : 'with'} the flags, --threads ${threads}`
+          assert.equal(r.stderr, `vlogdump: cannot read ${big}: ${worker.error}\n`.repeat(2), what)
+          assert.equal(r.status, 2, what)
+        }
+    }
   })
 })

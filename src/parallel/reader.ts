@@ -284,7 +284,7 @@ export class ParallelReader {
     }
     // (start() records the failure.)
     const onError = (): void => wake?.()
-    for (const w of this.workers) w.on('error', onError)
+    for (const w of this.workers) for (const e of ['error', 'exit']) w.on(e, onError)
     for (const p of this.ports) p.on('message', onResult)
     // Results that came while the main thread ran: taken at once, so that the next block goes to their lane.
     const poll = (): void => {
@@ -461,7 +461,7 @@ export class ParallelReader {
       this.nextSeq = sent
       parallelScavenge(true)
       await fh.close()
-      for (const w of this.workers) w.off('error', onError)
+      for (const w of this.workers) for (const e of ['error', 'exit']) w.off(e, onError)
       for (const p of this.ports) p.off('message', onResult)
     }
     addLineCounts(totals.counts, merge.counts)
@@ -501,6 +501,11 @@ export class ParallelReader {
       const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: data, resourceLimits, transferList: [port2] })
       // Between reads too (read() wakes itself on one): a worker's failure is the next read's, never uncaught.
       worker.on('error', (err) => (this.failure ??= err))
+      // One that ends by itself (none should) fails the reads too: its blocks would never come back, and a read
+      // waiting for them, with nothing else to wait for, let node end the run as if it had printed all.
+      worker.on('exit', (code) => {
+        if (this.workers.includes(worker)) this.failure ??= new Error(`a worker thread ended (exit code ${code})`)
+      })
       this.workers.push(worker)
       this.ports.push(port1)
       this.inSlots.push(inSlots.map((s) => Buffer.from(s)))
