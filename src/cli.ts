@@ -229,14 +229,27 @@ function totalSize(names: string[]): number | null {
   return total
 }
 
+let settled = false
+// Node ends a process whose event loop has nothing left to do, even while main() still awaits: a run that waits
+// for what can never come (a bug of ours) would end with 0 and nothing said. Said, with 2.
+process.on('beforeExit', () => {
+  if (settled) return
+  settled = true
+  terminal?.leave()
+  process.stderr.write('vlogdump: internal error: the run stopped before its end, with nothing left to wait for\n')
+  process.exitCode = 2
+})
+
 main().then(
   (code) => {
+    settled = true
     process.exitCode = code
     // Interrupted with stdout stuck (its reader stopped reading): what could not be written is given up on,
     // rather than waiting for ever. Otherwise the process ends when its output is written.
     if (code === 130) setTimeout(() => process.exit(130), 1000).unref()
   },
   (err: unknown) => {
+    settled = true
     terminal?.leave()
     if (err instanceof VlogdumpError) process.stderr.write(`vlogdump: ${err.message}\n`)
     else process.stderr.write(`vlogdump: internal error: ${(err as Error)?.stack ?? String(err)}\n`)

@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { after, describe, it } from 'node:test'
 import { boundHeap, NODE_FLAGS } from '../src/heap.js'
 import { onPath, repoPath } from './support.js'
@@ -148,6 +149,17 @@ describe('started without the bin (node dist/vlogdump.cjs)', () => {
 
   it('leaves V8 alone when node was started with the flags (the bin)', () => {
     assert.equal(boundHeap(['--expose-gc', ...NODE_FLAGS]), false)
+  })
+
+  it('a run that stops with nothing left to wait for says so and exits 2, never 0 with nothing said', () => {
+    // Stands for a bug of ours: every file's open made to wait for ever (a promise nothing settles), so node finds
+    // its event loop empty while the run still awaits.
+    const hang = join(TMP, 'hang.mjs')
+    writeFileSync(hang, "import fsp from 'node:fs/promises'\nimport { syncBuiltinESMExports } from 'node:module'\nfsp.open = () => new Promise(() => {})\nsyncBuiltinESMExports()\n")
+    const r = spawnSync(process.execPath, ['--import', pathToFileURL(hang).href, CLI, repoPath('fixtures/lab/lab.vxid.log')], { env: ENV, encoding: 'utf8' })
+    assert.equal(r.stdout, '')
+    assert.equal(r.stderr, 'vlogdump: internal error: the run stopped before its end, with nothing left to wait for\n')
+    assert.equal(r.status, 2)
   })
 
   it('reports a worker thread that fails or ends, on every file, with the bin or without', () => {
