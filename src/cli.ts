@@ -147,12 +147,6 @@ async function setUpTop(opts: Options, readsStdin: boolean): Promise<void> {
   }
   if (top.clock === 'auto') top.clock = (opts.instance !== null && !opts.dump) || (readsStdin && !stdinIsFile()) ? 'wall' : 'log'
   if (process.env.VLOGDUMP_TOP_CRASH_TEST === '1') top.crashTest = true
-  // Any error that escapes (a bug in a timer) must not leave the terminal raw and on the alternate screen.
-  process.on('uncaughtException', (err) => {
-    terminal?.leave()
-    process.stderr.write(`vlogdump: internal error: ${err?.stack ?? String(err)}\n`)
-    process.exit(2)
-  })
   if (process.stdout.isTTY !== true || process.env.TERM === 'dumb') return
   const [{ ReadStream }, { openSync }, { Terminal }] = await Promise.all([import('node:tty'), import('node:fs'), import('./top/terminal.js')])
   let keys: import('node:tty').ReadStream | null = null
@@ -230,6 +224,15 @@ function totalSize(names: string[]): number | null {
 }
 
 let settled = false
+// An error that escapes main() (a bug of ours in a timer or a handler, or a rejection nothing awaited) is said as
+// one, with 2 (node's own way is a raw stack trace and 1, which is "nothing matched"), and never leaves --top's
+// terminal raw and on the alternate screen.
+process.on('uncaughtException', (err) => {
+  settled = true
+  terminal?.leave()
+  process.stderr.write(`vlogdump: internal error: ${err?.stack ?? String(err)}\n`)
+  process.exit(2)
+})
 // Node ends a process whose event loop has nothing left to do, even while main() still awaits: a run that waits
 // for what can never come (a bug of ours) would end with 0 and nothing said. Said, with 2.
 process.on('beforeExit', () => {
@@ -242,6 +245,7 @@ process.on('beforeExit', () => {
 
 main().then(
   (code) => {
+    if (settled) return // said already: an internal error
     settled = true
     process.exitCode = code
     // Interrupted with stdout stuck (its reader stopped reading): what could not be written is given up on,
@@ -249,6 +253,7 @@ main().then(
     if (code === 130) setTimeout(() => process.exit(130), 1000).unref()
   },
   (err: unknown) => {
+    if (settled) return
     settled = true
     terminal?.leave()
     if (err instanceof VlogdumpError) process.stderr.write(`vlogdump: ${err.message}\n`)

@@ -156,10 +156,21 @@ describe('started without the bin (node dist/vlogdump.cjs)', () => {
     // its event loop empty while the run still awaits.
     const hang = join(TMP, 'hang.mjs')
     writeFileSync(hang, "import fsp from 'node:fs/promises'\nimport { syncBuiltinESMExports } from 'node:module'\nfsp.open = () => new Promise(() => {})\nsyncBuiltinESMExports()\n")
-    const r = spawnSync(process.execPath, ['--import', pathToFileURL(hang).href, CLI, repoPath('fixtures/lab/lab.vxid.log')], { env: ENV, encoding: 'utf8' })
+    const r = spawnSync(process.execPath, ['--import', pathToFileURL(hang).href, CLI, repoPath('fixtures/lab/lab.vxid.log')], { env: ENV, encoding: 'utf8', timeout: 60_000 })
+    assert.equal(r.signal, null)
     assert.equal(r.stdout, '')
     assert.equal(r.stderr, 'vlogdump: internal error: the run stopped before its end, with nothing left to wait for\n')
     assert.equal(r.status, 2)
+  })
+
+  it('an error thrown outside the run (a timer, a rejection nothing awaits) is an internal error, exit 2, not 1', () => {
+    for (const code of ["setTimeout(() => { throw new Error('boom') }, 0)\n", "setTimeout(() => Promise.reject(new Error('boom')), 0)\n"]) {
+      const bug = join(TMP, 'bug.mjs')
+      writeFileSync(bug, code)
+      const r = spawnSync(process.execPath, ['--import', pathToFileURL(bug).href, CLI, '--json', repoPath('fixtures/lab/lab.vxid.log')], { env: ENV, encoding: 'utf8', timeout: 60_000 })
+      assert.match(r.stderr, /^vlogdump: internal error: Error: boom\n/, code)
+      assert.equal(r.status, 2, code)
+    }
   })
 
   it('reports a worker thread that fails or ends, on every file, with the bin or without', () => {
@@ -179,8 +190,9 @@ describe('started without the bin (node dist/vlogdump.cjs)', () => {
       writeFileSync(join(dir, 'lib', 'worker.js'), worker.code)
       for (const flags of [[], [...NODE_FLAGS]])
         for (const threads of ['2', '5']) {
-          const r = spawnSync(process.execPath, [...flags, join(dir, 'vlogdump.cjs'), '--threads', threads, '--misses', big, big], { env: ENV, encoding: 'utf8' })
+          const r = spawnSync(process.execPath, [...flags, join(dir, 'vlogdump.cjs'), '--threads', threads, '--misses', big, big], { env: ENV, encoding: 'utf8', timeout: 60_000 })
           const what = `${worker.error}: ${flags.length === 0 ? 'without' : 'with'} the flags, --threads ${threads}`
+          assert.equal(r.signal, null, what)
           assert.equal(r.stderr, `vlogdump: cannot read ${big}: ${worker.error}\n`.repeat(2), what)
           assert.equal(r.status, 2, what)
         }

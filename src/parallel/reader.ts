@@ -260,6 +260,8 @@ export class ParallelReader {
   /** Reads the file at `path`. Stopped early, what is pending is counted, not flushed. */
   async read(path: string, hooks: ReadHooks, limits: GrouperOptions, layout: string): Promise<ReadTotals> {
     await this.start()
+    // A worker that failed or ended before (between files): nothing of this file is read.
+    if (this.failure !== null) throw this.failure
     const totals: ReadTotals = { ...newRecordCounts(), counts: { tx: 0, session: 0, nontx: 0, blank: 0, noise: 0, bad: 0 }, lines: 0, overlong: 0, pending: 0 }
     // Records the main thread's grouper completes, with the position of the line that completed them.
     let pos = 0
