@@ -30,13 +30,9 @@ export function boundHeap(execArgv: readonly string[]): boolean {
 
 let bounded = false
 
-/** Whether boundHeap set the flags: the main thread's young generation is then kept from growing, by a flag that
- *  V8 sets back to at least 2 each time it sizes a new thread's heap (Heap::ConfigureHeap), which let it grow to
- *  16 MiB semi-spaces while worker threads started (the parallel reader sets it again once they run). */
-export function youngKept(): boolean {
-  return bounded
-}
-
+/** When boundHeap set the flags, the main thread's young generation is kept from growing by a flag that V8 sets
+ *  back to at least 2 each time it sizes a new thread's heap (Heap::ConfigureHeap), which let it grow to 16 MiB
+ *  semi-spaces while worker threads started: the parallel reader calls this again once they run. */
 export function keepYoung(): void {
   if (bounded) setFlagsFromString('--semi-space-growth-factor=1')
 }
