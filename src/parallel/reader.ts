@@ -88,7 +88,7 @@ function parallelScavenge(on: boolean): void {
 
 /** Whether isolates set up from now on compile optimized code in the background (V8's concurrent recompilation):
  *  off while the workers start, so that theirs is compiled on their own thread. Every core is then busy with a
- *  thread of ours, and V8's one background thread (--v8-pool-size=1), which both heaps' concurrent marking shares,
+ *  thread of ours, and V8's one background thread (the bin's --v8-pool-size=1), which both heaps' concurrent marking shares,
  *  was late with it: the workers ran their code unoptimized meanwhile. V8 reads the flag when it sets up an
  *  isolate, so the main thread's, set up already, keeps compiling in the background (a run in one thread, with a
  *  core to spare, is faster so: as a node flag, --json of 10 MB took 0.59 s against 0.40). 1 GB, two threads, 4
@@ -491,6 +491,7 @@ export class ParallelReader {
     this.inSlots = []
     this.outSlots = []
     this.main = null
+    this.failure = null
     await Promise.all(ws.map((w) => w.terminate()))
   }
 
@@ -508,6 +509,11 @@ export class ParallelReader {
       this.startWorkers(Worker, MessageChannel, block)
       // Each has set up its isolate once it runs (or failed to: read() reports that).
       await Promise.all(this.workers.map((w) => new Promise((ran) => ['online', 'error', 'exit'].forEach((e) => w.once(e, ran)))))
+    } catch (err) {
+      // A worker that could not even be made (new Worker threw): none of them is used, and the next read starts
+      // again from nothing rather than with part of them.
+      await this.close()
+      throw err
     } finally {
       backgroundCompiles(true)
     }
