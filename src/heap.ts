@@ -20,9 +20,7 @@ export const NODE_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=50
  *  late. */
 export function boundHeap(execArgv: readonly string[]): boolean {
   if (execArgv.includes(NODE_FLAGS[0])) return false
-  setFlagsFromString(NODE_FLAGS[0])
-  setFlagsFromString(NODE_FLAGS[1])
-  setFlagsFromString(NODE_FLAGS[3])
+  for (const flag of NODE_FLAGS) if (!flag.startsWith('--v8-pool-size')) setFlagsFromString(flag)
   bounded = true
   keepYoung()
   return true

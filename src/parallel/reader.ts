@@ -88,12 +88,12 @@ function parallelScavenge(on: boolean): void {
 
 /** Whether isolates set up from now on compile optimized code in the background (V8's concurrent recompilation):
  *  off while the workers start, so that theirs is compiled on their own thread. Every core is then busy with a
- *  thread of ours, and V8's one background thread (the bin's --v8-pool-size=1), which both heaps' concurrent marking shares,
- *  was late with it: the workers ran their code unoptimized meanwhile. V8 reads the flag when it sets up an
- *  isolate, so the main thread's, set up already, keeps compiling in the background (a run in one thread, with a
- *  core to spare, is faster so: as a node flag, --json of 10 MB took 0.59 s against 0.40). 1 GB, two threads, 4
- *  runs each interleaved, medians: binary --misses --slow 200 3.10 -> 2.78 s, --json 10.13 -> 9.67 s; -g vxid
- *  compact 6.68 -> 5.67 s, --json 9.35 -> 8.72 s; CPU seconds 5-12% less. */
+ *  thread of ours, and V8's one background thread (the bin's --v8-pool-size=1), which both heaps' concurrent
+ *  marking shares, was late with it: the workers ran their code unoptimized meanwhile. V8 reads the flag when it
+ *  sets up an isolate, so the main thread's, set up already, keeps compiling in the background (a run in one
+ *  thread, with a core to spare, is faster so: as a node flag, --json of 10 MB took 0.59 s against 0.40). 1 GB,
+ *  two threads, 4 runs each interleaved, medians: binary --misses --slow 200 3.10 -> 2.78 s, --json 10.13 ->
+ *  9.67 s; -g vxid compact 6.68 -> 5.67 s, --json 9.35 -> 8.72 s; CPU seconds 5-12% less. */
 function backgroundCompiles(on: boolean): void {
   setFlagsFromString(on ? '--concurrent-recompilation' : '--no-concurrent-recompilation')
 }
@@ -296,9 +296,9 @@ export class ParallelReader {
       results.set(r.seq, r)
       wake?.()
     }
-    // (start() records the failure.)
-    const onError = (): void => wake?.()
-    for (const w of this.workers) for (const e of ['error', 'exit']) w.on(e, onError)
+    // A worker failed or ended (start() records it as the failure).
+    const onFailure = (): void => wake?.()
+    for (const w of this.workers) for (const e of ['error', 'exit']) w.on(e, onFailure)
     for (const p of this.ports) p.on('message', onResult)
     // Results that came while the main thread ran: taken at once, so that the next block goes to their lane.
     const poll = (): void => {
@@ -475,7 +475,7 @@ export class ParallelReader {
       this.nextSeq = sent
       parallelScavenge(true)
       await fh.close()
-      for (const w of this.workers) for (const e of ['error', 'exit']) w.off(e, onError)
+      for (const w of this.workers) for (const e of ['error', 'exit']) w.off(e, onFailure)
       for (const p of this.ports) p.off('message', onResult)
     }
     addLineCounts(totals.counts, merge.counts)
