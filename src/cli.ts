@@ -224,23 +224,28 @@ function totalSize(names: string[]): number | null {
 }
 
 let settled = false
+
+/** Ends the run as failed, once: the terminal given back (--top), `vlogdump: <message>` said, exit status 2. */
+function fail(message: string): void {
+  settled = true
+  terminal?.leave()
+  process.stderr.write(`vlogdump: ${message}\n`)
+  process.exitCode = 2
+}
+
+const internal = (err: unknown): string => `internal error: ${(err as Error)?.stack ?? String(err)}`
+
 // An error that escapes main() (a bug of ours in a timer or a handler, or a rejection nothing awaited) is said as
 // one, with 2 (node's own way is a raw stack trace and 1, which is "nothing matched"), and never leaves --top's
 // terminal raw and on the alternate screen.
 process.on('uncaughtException', (err) => {
-  settled = true
-  terminal?.leave()
-  process.stderr.write(`vlogdump: internal error: ${err?.stack ?? String(err)}\n`)
+  fail(internal(err))
   process.exit(2)
 })
 // Node ends a process whose event loop has nothing left to do, even while main() still awaits: a run that waits
 // for what can never come (a bug of ours) would end with 0 and nothing said. Said, with 2.
 process.on('beforeExit', () => {
-  if (settled) return
-  settled = true
-  terminal?.leave()
-  process.stderr.write('vlogdump: internal error: the run stopped before its end, with nothing left to wait for\n')
-  process.exitCode = 2
+  if (!settled) fail('internal error: the run stopped before its end, with nothing left to wait for')
 })
 
 main().then(
@@ -253,11 +258,6 @@ main().then(
     if (code === 130) setTimeout(() => process.exit(130), 1000).unref()
   },
   (err: unknown) => {
-    if (settled) return
-    settled = true
-    terminal?.leave()
-    if (err instanceof VlogdumpError) process.stderr.write(`vlogdump: ${err.message}\n`)
-    else process.stderr.write(`vlogdump: internal error: ${(err as Error)?.stack ?? String(err)}\n`)
-    process.exitCode = 2
+    if (!settled) fail(err instanceof VlogdumpError ? err.message : internal(err))
   },
 )
