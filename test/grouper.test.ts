@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { Grouper, type GrouperOptions } from '../src/group/grouper.js'
+import { Grouper, PositionLog, type GrouperOptions } from '../src/group/grouper.js'
 import { parseLine } from '../src/parse/line.js'
 import type { IncompleteReason, Transaction } from '../src/vsl/types.js'
 import { lines, recordsOf, repoPath } from './support.js'
@@ -479,5 +479,41 @@ describe('the largest "since start" of a transaction (for --slow\'s tree test)',
     assert.equal(group([raw(4, 'Begin', 'req 0 rxreq'), raw(4, 'End')], keep)[0].tree.slowest, -1)
     // Not kept (no --slow): NaN, which --slow's test would read exactly.
     assert.ok(group(input).every((r) => Number.isNaN(r.tree.slowest)))
+  })
+})
+
+describe('PositionLog (block mode: where the lines of the transactions left pending are)', () => {
+  /** Lines at positions 100, 101, … of transactions whose `seen` is `seen[i]`. */
+  function logOf(seen: number[]): PositionLog {
+    const log = new PositionLog()
+    seen.forEach((s, i) => log.push(100 + i, s))
+    return log
+  }
+
+  it("collects the lines of the open transactions, in the order they were read, whatever their `seen`", () => {
+    const seen = [0, 5, 0, 9, 5, 5, 12, 0, 9]
+    const want = (open: number[]): number[] => seen.flatMap((s, i) => (open.includes(s) ? [100 + i] : []))
+    const log = logOf(seen)
+    for (const open of [[], [0], [5, 9], [12, 0], [3], [9, 5, 0, 12], [2 ** 40, 5], [0.5, 9], [-1, 12]]) {
+      const got: number[] = []
+      log.collect(open, got)
+      assert.deepEqual(got, want(open), `open ${open}`)
+    }
+  })
+
+  it('a collect leaves nothing behind for the next (its table of flags is cleared), after the log is cleared too', () => {
+    const log = logOf([7, 3, 7])
+    const first: number[] = []
+    log.collect([7], first)
+    assert.deepEqual(first, [100, 102])
+    const second: number[] = []
+    log.collect([3], second)
+    assert.deepEqual(second, [101])
+    log.clear()
+    log.push(50, 7)
+    log.push(51, 3)
+    const third: number[] = []
+    log.collect([3], third)
+    assert.deepEqual(third, [51])
   })
 })
