@@ -101,7 +101,7 @@ describe('JSON writer', () => {
   it('any header bytes, unset or not, and any URL: the same line as JSON.stringify of the pairs, also from a small first block', () => {
     // Header lines of any byte (latin1), often the ones escaped, a colon, spaces, and UTF-8 that is valid or not.
     const BYTE = fc.oneof(
-      fc.constantFrom(':', ' ', '"', '\\', '\x7f', '\x1b', '\t', '\x00', '\xc3\xa9', '\xe2\x80\xae', '\xc2\x85', '\xff', '\xc3', 'a', 'Z'),
+      fc.constantFrom(':', ' ', '"', '~', '[', '~":[', '\\', '\x7f', '\x1b', '\t', '\x00', '\xc3\xa9', '\xe2\x80\xae', '\xc2\x85', '\xff', '\xc3', 'a', 'Z'),
       fc.integer({ min: 1, max: 255 }).map((c) => String.fromCharCode(c)),
     )
     const LINE = fc.string({ unit: BYTE, maxLength: 30 }).filter((l) => !l.includes('\n') && !l.includes('\r'))
@@ -118,6 +118,14 @@ describe('JSON writer', () => {
       }),
       { numRuns: 400 },
     )
+  })
+
+  it('the mark of a header list (`"~":[`) in a URL, a header or VCL_Log: the same line as JSON.stringify', () => {
+    const mark = '"~":[]'
+    const recs = recordsOf([`~: ${mark}`, `X${mark}: ~`, 'Host: a'], [`A: ~"~":[`, '~:~'], [], `/p?q=${mark}~`)
+    assert.equal(recs.length, 1)
+    assert.equal(written(recs).toString('utf8'), reference(recs[0]))
+    assert.ok(written(recs).toString('utf8').includes('"url":"/p?q=\\"~\\":[]~"'))
   })
 
   it('a record larger than the output block: written whole, after what was before it', () => {
