@@ -741,11 +741,11 @@ export class Grouper implements LineSink {
   }
 }
 
-/** Block mode: (position, transaction) for every line a transaction got, in two typed arrays (an array of
- *  positions per transaction was a third of a block's garbage). */
 /** collect()'s table covers `seen` up to this (a block's lines); beyond, it looks each line up in a Set. */
 const MAX_FLAGS = 1 << 22
 
+/** Block mode: (position, transaction) for every line a transaction got, in two typed arrays (an array of
+ *  positions per transaction was a third of a block's garbage). */
 export class PositionLog {
   private pos = new Float64Array(0)
   private tx = new Float64Array(0)
